@@ -1,0 +1,56 @@
+# «Покупай выгодно» lab. Two commands on a fresh machine: `make lab` and `make test`.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 600
+
+.PHONY: lab test unit integration nbval lint bootstrap up down clean jupyter status bench
+
+lab: bootstrap  ## set everything up, then run every notebook with papermill
+	$(BIN)/pokupai lab
+
+test: bootstrap lint unit integration nbval  ## set everything up and pass every test
+
+lint: $(STAMP)
+	$(BIN)/ruff check pokupai_lib tests bench
+	$(BIN)/mypy pokupai_lib
+
+unit: $(STAMP)
+	$(PYTEST) tests/unit
+
+integration: bootstrap
+	$(PYTEST) tests/integration
+
+nbval: bootstrap
+	$(PYTEST) $(NBVAL) notebooks
+
+bootstrap: $(STAMP)  ## tools check, JVM artifacts, certificates (idempotent)
+	$(BIN)/pokupai bootstrap
+
+$(STAMP): pyproject.toml
+	@$(PY) pokupai_lib/preflight.py
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+up: bootstrap
+	$(BIN)/pokupai up
+
+status:
+	@$(BIN)/pokupai status
+
+down:  ## stop everything, keep data
+	@if [ -x $(BIN)/pokupai ]; then $(BIN)/pokupai down; fi
+
+clean: down  ## remove lab state (data, logs, pid files, certificates, run outputs)
+	rm -rf .lab runs
+	find certs -mindepth 1 ! -name README.md -exec rm -rf {} +
+
+jupyter: bootstrap
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser
+
+bench: bootstrap
+	$(BIN)/python bench/cluster_startup.py

@@ -1,0 +1,121 @@
+"""The design's least-privilege ACLs for the primary cluster, reconciled idempotently.
+
+Grants are literal or prefixed, never wildcard; ``intruder`` has none on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from pokupai_lib.config import LabConfig
+
+__all__ = ["AclGrant", "AclKey", "acls_frame", "current_acls", "designed_acls", "ensure_acls",
+           "primary_grants"]
+
+AclKey = tuple[str, str, str, str, str, str]  # principal, resource type, name, pattern, op, host
+_TIMEOUT_S = 30
+
+R, W, D = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE
+TOPIC, GROUP, TXN = ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID
+LITERAL, PREFIXED = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+
+
+@dataclass(frozen=True)
+class AclGrant:
+    """Operations a principal may perform on one resource pattern."""
+
+    principal: str
+    resource_type: ResourceType
+    name: str
+    operations: tuple[AclOperation, ...]
+    pattern: ResourcePatternType = LITERAL
+
+    def bindings(self) -> list[AclBinding]:
+        return [AclBinding(self.resource_type, self.name, self.pattern,
+                           f"User:CN={self.principal}", "*", op, AclPermissionType.ALLOW)
+                for op in self.operations]
+
+
+def primary_grants(cfg: LabConfig) -> list[AclGrant]:
+    """Every grant the design gives on the primary cluster."""
+    t = cfg.topics
+    mirrored = (t.shop_clear, t.client_searches)
+    return [
+        AclGrant("shop-publisher", TOPIC, t.shop_raw, (W, D)),
+        AclGrant("banwords-api", TOPIC, t.ban_words, (R, W, D)),
+        AclGrant("banwords-api", GROUP, "banwords-api", (R,), PREFIXED),
+        AclGrant("filter", TOPIC, t.shop_raw, (R, D)),
+        AclGrant("filter", TOPIC, t.ban_words, (R, D)),
+        AclGrant("filter", TOPIC, t.shop_clear, (W, D)),
+        AclGrant("filter", TOPIC, t.shop_dlq, (W, D)),
+        AclGrant("filter", GROUP, "filter", (R,), PREFIXED),
+        AclGrant("filter", TXN, "filter", (W, D), PREFIXED),
+        AclGrant("client-api", TOPIC, t.client_searches, (W, D)),
+        *(AclGrant("mirror", TOPIC, name, (R, D, AclOperation.DESCRIBE_CONFIGS))
+          for name in mirrored),
+        AclGrant("mirror", TOPIC, "mm2-offset-syncs.", (AclOperation.CREATE, R, W, D), PREFIXED),
+        AclGrant("mirror", ResourceType.BROKER, "kafka-cluster", (D,)),
+    ]
+
+
+def _enum_name(value: object) -> str:
+    return str(getattr(value, "name", value))
+
+
+def _key(binding: AclBinding) -> AclKey:
+    return (binding.principal, _enum_name(binding.restype), binding.name,
+            _enum_name(binding.resource_pattern_type), _enum_name(binding.operation),
+            binding.host)
+
+
+def designed_acls(grants: list[AclGrant]) -> dict[AclKey, AclBinding]:
+    """The bindings the grants expand to, keyed for comparison."""
+    return {_key(b): b for grant in grants for b in grant.bindings()}
+
+
+def current_acls(admin: AdminClient) -> dict[AclKey, AclBinding]:
+    """Every ACL binding the cluster holds now."""
+    # None matches any name, principal and host; the library's stubs say str only.
+    any_filter = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY,  # type: ignore[arg-type]
+                                  None, None,  # type: ignore[arg-type]
+                                  AclOperation.ANY, AclPermissionType.ANY)
+    found = admin.describe_acls(any_filter, request_timeout=_TIMEOUT_S).result()
+    return {_key(b): b for b in found}
+
+
+def ensure_acls(admin: AdminClient, grants: list[AclGrant]) -> tuple[list[AclKey], list[AclKey]]:
+    """Make the cluster's ACLs exactly the designed ones; return (added, removed) keys."""
+    wanted, present = designed_acls(grants), current_acls(admin)
+    to_add = [b for k, b in wanted.items() if k not in present]
+    to_remove = [b for k, b in present.items() if k not in wanted]
+    if to_add:
+        for future in admin.create_acls(to_add, request_timeout=_TIMEOUT_S).values():
+            future.result()
+    if to_remove:
+        filters = [AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal,
+                                    b.host, b.operation, b.permission_type) for b in to_remove]
+        for future in admin.delete_acls(filters, request_timeout=_TIMEOUT_S).values():
+            future.result()
+    return [_key(b) for b in to_add], [_key(b) for b in to_remove]
+
+
+def acls_frame(bindings: dict[AclKey, AclBinding]) -> pd.DataFrame:
+    """ACLs as a table, one row per principal and resource, operations joined."""
+    rows: dict[tuple[str, str, str, str], list[str]] = {}
+    for principal, restype, name, pattern, op, _host in sorted(bindings):
+        rows.setdefault((principal, restype, name, pattern), []).append(op)
+    frame = pd.DataFrame(
+        [(p, r, n, pat, ", ".join(sorted(ops))) for (p, r, n, pat), ops in rows.items()],
+        columns=["principal", "resource", "name", "pattern", "operations"])
+    return frame.sort_values(["principal", "resource", "name"], ignore_index=True)

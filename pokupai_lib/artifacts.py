@@ -1,0 +1,63 @@
+"""JVM artifacts resolved from Maven Central into the git-ignored cache (``.cache/jvm``)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import ArtifactError
+
+__all__ = ["ensure_kafka_libs", "java_executable", "kafka_libs_dir", "resolve_dependencies"]
+
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+_COMPLETE = ".complete"
+
+
+def java_executable() -> str:
+    """The ``java`` on PATH; preflight has already checked its version."""
+    java = shutil.which("java")
+    if java is None:
+        raise ArtifactError("java not found: install a JDK 17+ and put it on PATH")
+    return java
+
+
+def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -> Path:
+    """Copy the runtime dependencies of ``pom`` into ``out_dir`` once; later calls are free.
+
+    The copy goes to a temporary directory first, so an interrupted download leaves nothing
+    that looks complete. Raises ArtifactError with Maven's last lines when resolution fails.
+    """
+    if (out_dir / _COMPLETE).exists():
+        return out_dir
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ArtifactError("mvn not found: install Maven 3.6+ (apt-get install maven)")
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    command = [mvn, "-B", "-q", "-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+               f"-DoutputDirectory={partial}", "-DincludeScope=runtime",
+               *(f"-D{key}={value}" for key, value in properties.items())]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
+        raise ArtifactError(f"Maven could not resolve {pom.parent.name} "
+                            f"({' '.join(command)}):\n{tail}")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
+    (out_dir / _COMPLETE).touch()
+    return out_dir
+
+
+def kafka_libs_dir(cfg: LabConfig) -> Path:
+    """Where the jars of the pinned Kafka version live."""
+    return cfg.paths.cache / "jvm" / f"kafka-{cfg.versions.kafka}"
+
+
+def ensure_kafka_libs(cfg: LabConfig) -> Path:
+    """Apache Kafka's jars (broker, tools, log4j2) for the pinned version."""
+    return resolve_dependencies(
+        cfg.paths.infra / "maven" / "kafka" / "pom.xml", kafka_libs_dir(cfg),
+        {"kafka.version": cfg.versions.kafka, "scala.version": cfg.versions.scala,
+         "log4j.version": cfg.versions.log4j})

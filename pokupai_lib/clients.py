@@ -1,0 +1,79 @@
+"""Client settings for every principal: confluent-kafka dicts and JVM tool property files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+
+from pokupai_lib.certs import cert_files, store_password
+from pokupai_lib.config import ClusterName, LabConfig
+
+__all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
+           "write_properties"]
+
+
+def _base(cfg: LabConfig, cluster: ClusterName) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": cfg.cluster(cluster).bootstrap_servers,
+        "security.protocol": "SSL",
+        "ssl.ca.location": str(cfg.paths.certs / "ca.crt"),
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+
+
+def client_config(cfg: LabConfig, cluster: ClusterName, principal: str | None,
+                  **overrides: Any) -> dict[str, Any]:
+    """mTLS settings for ``principal`` (its own certificate); None means no client certificate."""
+    conf = _base(cfg, cluster)
+    if principal is not None:
+        if principal not in (*cfg.principals, *cfg.broker_names):
+            raise ValueError(f"unknown principal {principal!r}; known: {', '.join(cfg.principals)}")
+        files = cert_files(cfg.paths.certs, principal)
+        conf |= {"ssl.certificate.location": str(files.cert),
+                 "ssl.key.location": str(files.key),
+                 "client.id": principal}
+    return conf | overrides
+
+
+def foreign_client_config(cfg: LabConfig, cluster: ClusterName, **overrides: Any) -> dict[str, Any]:
+    """Settings presenting an ``admin`` certificate signed by a CA the cluster does not trust."""
+    files = cert_files(cfg.paths.certs / "foreign", "admin")
+    return _base(cfg, cluster) | {"ssl.certificate.location": str(files.cert),
+                                  "ssl.key.location": str(files.key),
+                                  "client.id": "foreign-admin"} | overrides
+
+
+def admin_client(cfg: LabConfig, cluster: ClusterName = "primary") -> AdminClient:
+    """An AdminClient authenticated as ``admin`` (a super user)."""
+    return AdminClient(client_config(cfg, cluster, "admin"))
+
+
+def write_properties(path: Path, props: dict[str, str]) -> Path:
+    """Write a Java ``.properties`` file (mode 0600: it may hold store passwords)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{key}={value}\n" for key, value in props.items())
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def jvm_ssl_properties(cfg: LabConfig, name: str) -> dict[str, str]:
+    """Keystore and truststore settings for a JVM process authenticating as ``name``."""
+    password = store_password(cfg.paths.certs)
+    return {
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": str(cert_files(cfg.paths.certs, name).keystore),
+        "ssl.keystore.password": password,
+        "ssl.key.password": password,
+        "ssl.truststore.type": "PKCS12",
+        "ssl.truststore.location": str(cfg.paths.certs / "truststore.p12"),
+        "ssl.truststore.password": password,
+    }
+
+
+def jvm_client_properties(cfg: LabConfig, principal: str = "admin") -> Path:
+    """A ``--command-config`` file for Kafka's own tools, as ``principal``."""
+    props = {"security.protocol": "SSL", **jvm_ssl_properties(cfg, principal)}
+    return write_properties(cfg.paths.state / "clients" / f"{principal}.properties", props)

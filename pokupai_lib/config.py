@@ -1,0 +1,222 @@
+"""The one typed configuration of the lab: profile, paths, versions, ports, principals, topics.
+
+Loaded once by :func:`load_config`. Environment variables prefixed ``LAB_`` (nested with ``__``,
+e.g. ``LAB_PRIMARY__HEAP_MB=768``) and papermill parameters only choose the profile or override a
+value; nothing else in the library writes a port, a topic name or a version a second time.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ClusterConfig",
+    "KafkaNode",
+    "LabConfig",
+    "LabPaths",
+    "TopicSpec",
+    "Versions",
+    "load_config",
+    "project_root",
+]
+
+ClusterName = Literal["primary", "secondary"]
+
+CLIENT_PRINCIPALS: tuple[str, ...] = (
+    "admin",
+    "shop-publisher",
+    "banwords-api",
+    "filter",
+    "client-api",
+    "connect",
+    "mirror",
+    "recommender",
+    "intruder",
+)
+
+
+def project_root() -> Path:
+    """The checkout this package lives in (``LAB_PATHS__ROOT`` overrides it)."""
+    return Path(__file__).resolve().parents[1]
+
+
+class Versions(BaseModel):
+    """Every downloaded artifact's version, pinned here and nowhere else."""
+
+    kafka: str = "4.4.0"
+    scala: str = "2.13"
+    log4j: str = "2.25.5"
+
+
+class LabPaths(BaseModel):
+    """Where the lab keeps its files; all but ``root`` are git-ignored."""
+
+    root: Path = Field(default_factory=project_root)
+
+    @property
+    def cache(self) -> Path:
+        return self.root / ".cache"
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".lab"
+
+    @property
+    def certs(self) -> Path:
+        return self.root / "certs"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def infra(self) -> Path:
+        return self.root / "infra"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state / "run"
+
+
+class KafkaNode(BaseModel):
+    """One KRaft node acting as broker and controller."""
+
+    node_id: int
+    broker_port: int
+    controller_port: int
+
+    @property
+    def name(self) -> str:
+        """Service name and certificate CN, e.g. ``kafka-1``."""
+        return f"kafka-{self.node_id}"
+
+
+class ClusterConfig(BaseModel):
+    """A 3-node KRaft cluster; ``primary`` takes nodes 1–3, ``secondary`` nodes 4–6."""
+
+    name: ClusterName
+    nodes: list[KafkaNode]
+    heap_mb: int = 512
+    ready_timeout_s: float = 120.0
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"localhost:{n.broker_port}" for n in self.nodes)
+
+    @property
+    def quorum_voters(self) -> str:
+        return ",".join(f"{n.node_id}@localhost:{n.controller_port}" for n in self.nodes)
+
+    def node(self, node_id: int) -> KafkaNode:
+        """The node with this id; raises KeyError naming the cluster when there is none."""
+        for node in self.nodes:
+            if node.node_id == node_id:
+                return node
+        raise KeyError(f"cluster {self.name} has no node {node_id}")
+
+
+def _nodes(first_id: int, broker_base: int, controller_base: int) -> list[KafkaNode]:
+    return [
+        KafkaNode(node_id=first_id + i, broker_port=broker_base + 2 * i,
+                  controller_port=controller_base + 2 * i)
+        for i in range(3)
+    ]
+
+
+class PrimaryCluster(ClusterConfig):
+    """Nodes 1–3 on the design's primary ports."""
+
+    name: ClusterName = "primary"
+    nodes: list[KafkaNode] = Field(default_factory=lambda: _nodes(1, 9093, 9193))
+
+
+class SecondaryCluster(ClusterConfig):
+    """Nodes 4–6 on the design's secondary ports."""
+
+    name: ClusterName = "secondary"
+    nodes: list[KafkaNode] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
+
+
+class TopicSpec(BaseModel):
+    """A topic as the design defines it."""
+
+    name: str
+    partitions: int = 3
+    replication_factor: int = 3
+    min_insync_replicas: int = 2
+    compacted: bool = False
+
+    @property
+    def configs(self) -> dict[str, str]:
+        return {
+            "min.insync.replicas": str(self.min_insync_replicas),
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "unclean.leader.election.enable": "false",
+        }
+
+
+class PrimaryTopics(BaseModel):
+    """Names of the primary cluster's topics."""
+
+    shop_raw: str = "shop-raw"
+    shop_clear: str = "shop-clear"
+    ban_words: str = "ban-words"
+    shop_dlq: str = "shop-dlq"
+    client_searches: str = "client-searches"
+
+    def specs(self) -> list[TopicSpec]:
+        return [
+            TopicSpec(name=self.shop_raw),
+            TopicSpec(name=self.shop_clear),
+            TopicSpec(name=self.ban_words, compacted=True),
+            TopicSpec(name=self.shop_dlq),
+            TopicSpec(name=self.client_searches),
+        ]
+
+
+class LabConfig(BaseSettings):
+    """The whole lab's settings; see the module docstring for overrides."""
+
+    model_config = SettingsConfigDict(env_prefix="LAB_", env_nested_delimiter="__")
+
+    profile: Literal["local", "docker"] = "local"
+    paths: LabPaths = Field(default_factory=LabPaths)
+    versions: Versions = Field(default_factory=Versions)
+    primary: PrimaryCluster = Field(default_factory=PrimaryCluster)
+    secondary: SecondaryCluster = Field(default_factory=SecondaryCluster)
+    topics: PrimaryTopics = Field(default_factory=PrimaryTopics)
+    principals: tuple[str, ...] = CLIENT_PRINCIPALS
+    cert_validity_days: int = 365
+    cert_renew_within_days: int = 30
+    service_stop_timeout_s: float = 30.0
+
+    @cached_property
+    def broker_names(self) -> tuple[str, ...]:
+        return tuple(n.name for c in (self.primary, self.secondary) for n in c.nodes)
+
+    @property
+    def super_users(self) -> tuple[str, ...]:
+        """Kafka principals with every right: the six brokers and ``admin``."""
+        return tuple(f"User:CN={name}" for name in (*self.broker_names, "admin"))
+
+    def cluster(self, name: ClusterName) -> ClusterConfig:
+        return self.primary if name == "primary" else self.secondary
+
+
+@lru_cache(maxsize=1)
+def load_config() -> LabConfig:
+    """The lab configuration, read once from defaults and ``LAB_*`` variables."""
+    return LabConfig()

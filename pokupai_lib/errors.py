@@ -1,0 +1,46 @@
+"""The lab's exception tree: every error says what failed and what to do about it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactError",
+    "CertificateError",
+    "ClusterError",
+    "LabError",
+    "MissingToolError",
+    "PortBusyError",
+    "ServiceNotReadyError",
+    "StateDirError",
+]
+
+
+class LabError(Exception):
+    """Base of every error the lab raises on purpose."""
+
+
+class MissingToolError(LabError):
+    """A required program (Java, Maven, Python) is missing or too old."""
+
+
+class PortBusyError(LabError):
+    """A port a service needs is already held by another process."""
+
+
+class StateDirError(LabError):
+    """The state directory is corrupt or belongs to something else."""
+
+
+class ArtifactError(LabError):
+    """A JVM artifact could not be resolved from Maven Central."""
+
+
+class CertificateError(LabError):
+    """The lab's certificates could not be created or are unusable."""
+
+
+class ServiceNotReadyError(LabError):
+    """A managed service did not pass its readiness probe in time."""
+
+
+class ClusterError(LabError):
+    """A Kafka cluster is not in the state an operation needs."""

@@ -1,0 +1,95 @@
+"""The design's topics, created idempotently through ``confluent_kafka.admin``, and a report."""
+
+from __future__ import annotations
+
+import pandas as pd
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
+
+from pokupai_lib.config import TopicSpec
+from pokupai_lib.errors import ClusterError
+
+__all__ = ["describe_topics", "ensure_topics"]
+
+_TIMEOUT_S = 30
+
+
+def _existing(admin: AdminClient) -> set[str]:
+    return set(admin.list_topics(timeout=_TIMEOUT_S).topics)
+
+
+def _align_configs(admin: AdminClient, specs: list[TopicSpec]) -> None:
+    """Set each topic's designed configs (incremental: other configs are left alone)."""
+    resources = [
+        ConfigResource(ResourceType.TOPIC, spec.name, incremental_configs=[
+            ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+            for key, value in spec.configs.items()])
+        for spec in specs
+    ]
+    for resource, future in admin.incremental_alter_configs(resources).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise ClusterError(f"could not set configs of {resource.name}: {exc}") from exc
+
+
+def ensure_topics(admin: AdminClient, specs: list[TopicSpec]) -> list[str]:
+    """Create the missing topics and align configs of all; return the names created.
+
+    Raises ClusterError when a topic exists with fewer partitions or another replication
+    factor than designed (that needs a human decision, not a silent change).
+    """
+    existing = _existing(admin)
+    missing = [s for s in specs if s.name not in existing]
+    if missing:
+        futures = admin.create_topics([
+            NewTopic(s.name, num_partitions=s.partitions, replication_factor=s.replication_factor,
+                     config=s.configs) for s in missing], operation_timeout=_TIMEOUT_S)
+        for name, future in futures.items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                    raise ClusterError(f"could not create topic {name}: {exc}") from exc
+    _check_layout(admin, specs)
+    _align_configs(admin, specs)
+    return [s.name for s in missing]
+
+
+def _check_layout(admin: AdminClient, specs: list[TopicSpec]) -> None:
+    topics = admin.list_topics(timeout=_TIMEOUT_S).topics
+    for spec in specs:
+        partitions = topics[spec.name].partitions
+        rf = {len(p.replicas) for p in partitions.values()}
+        if len(partitions) != spec.partitions or rf != {spec.replication_factor}:
+            raise ClusterError(
+                f"topic {spec.name} has {len(partitions)} partitions with RF {sorted(rf)}, the "
+                f"design says {spec.partitions} with RF {spec.replication_factor}; delete it "
+                "or run `make clean`")
+
+
+def describe_topics(admin: AdminClient, names: list[str]) -> pd.DataFrame:
+    """One row per topic: partitions, RF, min ISR, cleanup policy, in-sync replica counts."""
+    topics = admin.list_topics(timeout=_TIMEOUT_S).topics
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+    configs = {r.name: f.result() for r, f in admin.describe_configs(resources).items()}
+    rows = []
+    for name in names:
+        partitions = topics[name].partitions.values()
+        rows.append({
+            "topic": name,
+            "partitions": len(partitions),
+            "replication_factor": max(len(p.replicas) for p in partitions),
+            "min_insync_replicas": int(configs[name]["min.insync.replicas"].value),
+            "cleanup_policy": configs[name]["cleanup.policy"].value,
+            "isr_min": min(len(p.isrs) for p in partitions),
+            "under_replicated": sum(len(p.isrs) < len(p.replicas) for p in partitions),
+        })
+    return pd.DataFrame(rows)
