@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,25 @@ from pokupai_lib.certs import cert_files, store_password
 from pokupai_lib.config import ClusterName, LabConfig
 
 __all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
-           "write_properties"]
+           "kafka_client_logger", "write_properties"]
+
+
+def kafka_client_logger(cfg: LabConfig) -> logging.Logger:
+    """librdkafka's log, written to ``.lab/logs/clients.log`` instead of the notebook's stderr."""
+    logger = logging.getLogger("pokupai_lib.kafka")
+    if not logger.handlers:
+        cfg.paths.logs.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(cfg.paths.logs / "clients.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
 
 
 def _base(cfg: LabConfig, cluster: ClusterName) -> dict[str, Any]:
     return {
+        "logger": kafka_client_logger(cfg),
         "bootstrap.servers": cfg.cluster(cluster).bootstrap_servers,
         "security.protocol": "SSL",
         "ssl.ca.location": str(cfg.paths.certs / "ca.crt"),

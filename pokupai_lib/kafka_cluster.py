@@ -209,8 +209,8 @@ def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) 
 
 def stop_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) -> list[str]:
     """Stop every node of the cluster; return the names that were running."""
-    config = cfg.cluster(cluster)
-    return [n.name for n in config.nodes if supervisor.stop(n.name, cfg.service_stop_timeout_s)]
+    names = [n.name for n in cfg.cluster(cluster).nodes]
+    return supervisor.stop_many(names, cfg.service_stop_timeout_s)
 
 
 def stop_node(cfg: LabConfig, cluster: ClusterName, node_id: int,

@@ -190,17 +190,27 @@ class Supervisor:
 
     def stop(self, name: str, timeout_s: float = 30.0) -> bool:
         """SIGTERM the service, SIGKILL it after ``timeout_s``; False if it was not running."""
-        pid = self.running_pid(name)
-        if pid is None:
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        if not _wait_gone(pid, timeout_s):
+        return bool(self.stop_many([name], timeout_s))
+
+    def stop_many(self, names: Sequence[str], timeout_s: float = 30.0) -> list[str]:
+        """Stop several services at once (SIGTERM to all, then wait, then SIGKILL stragglers).
+
+        Signalling together matters for peers such as a Raft quorum: stopped one by one, the
+        last members lose their majority and cannot finish a clean shutdown.
+        Returns the names that were running.
+        """
+        running = {name: pid for name in names if (pid := self.running_pid(name)) is not None}
+        for pid in running.values():
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            _wait_gone(pid, 10.0)
-        self.pid_file(name).unlink(missing_ok=True)
-        return True
+                os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for name, pid in running.items():
+            if not _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                _wait_gone(pid, 10.0)
+            self.pid_file(name).unlink(missing_ok=True)
+        return list(running)
 
     def restart(self, spec: ServiceSpec) -> int:
         """Stop, then start and wait for readiness."""

@@ -1,0 +1,95 @@
+"""Durability with acks=all and min ISR 2, stopping real brokers (each test restores them)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from pokupai_lib.access import attempt_produce
+from pokupai_lib.clients import client_config
+from pokupai_lib.config import LabConfig
+from pokupai_lib.kafka_cluster import start_node, stop_node, wait_for_brokers
+from pokupai_lib.lab import lab_supervisor
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def restore_brokers(cfg: LabConfig) -> Iterator[None]:
+    yield
+    supervisor = lab_supervisor(cfg)
+    for node in cfg.primary.nodes:
+        start_node(cfg, "primary", node.node_id, supervisor)
+    wait_for_brokers(cfg, "primary", 3)
+
+
+def _partition(admin: AdminClient, topic: str) -> tuple[int, list[int], list[int]]:
+    meta = admin.list_topics(topic, timeout=10).topics[topic].partitions[0]
+    return meta.leader, list(meta.replicas), list(meta.isrs)
+
+
+def _wait_isr(admin: AdminClient, topic: str, size: int, timeout_s: float = 60) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    isr: list[int] = []
+    while time.monotonic() < deadline:
+        _leader, _replicas, isr = _partition(admin, topic)
+        if len(isr) == size:
+            return isr
+        time.sleep(0.5)
+    raise AssertionError(f"ISR of {topic} is {isr}, expected {size} replicas")
+
+
+def _read_all(cfg: LabConfig, topic: str) -> list[bytes]:
+    consumer = Consumer(client_config(cfg, "primary", "admin", **{
+        "group.id": "it-durability", "enable.auto.commit": False}))
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    values: list[bytes] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        msg = consumer.poll(1.0)
+        if msg is None and values:
+            break
+        if msg is not None and not msg.error():
+            values.append(msg.value() or b"")
+    consumer.close()
+    return values
+
+
+def test_acked_record_survives_stopping_a_broker(
+        cfg: LabConfig, admin: AdminClient, fresh_topic: Callable[..., str],
+        restore_brokers: None) -> None:
+    topic = fresh_topic()
+    producer = Producer(client_config(cfg, "primary", "admin", acks="all",
+                                      **{"enable.idempotence": True}))
+    delivered: list[KafkaError | None] = []
+    producer.produce(topic, b"survivor", on_delivery=lambda err, _m: delivered.append(err))
+    producer.flush(30)
+    assert delivered == [None]
+    leader, _replicas, _isr = _partition(admin, topic)
+    stop_node(cfg, "primary", leader, lab_supervisor(cfg))
+    assert _read_all(cfg, topic) == [b"survivor"]
+
+
+def test_two_brokers_down_refuses_the_write_with_not_enough_replicas(
+        cfg: LabConfig, admin: AdminClient, fresh_topic: Callable[..., str],
+        restore_brokers: None) -> None:
+    topic = fresh_topic()
+    conf = client_config(cfg, "primary", "admin")
+    assert attempt_produce("admin", conf, topic, b"before").allowed
+    leader, replicas, _isr = _partition(admin, topic)
+    followers = [r for r in replicas if r != leader]
+    supervisor = lab_supervisor(cfg)
+    stop_node(cfg, "primary", followers[0], supervisor)
+    _wait_isr(admin, topic, 2)
+    assert attempt_produce("admin", conf, topic, b"one down").allowed
+    stop_node(cfg, "primary", followers[1], supervisor)
+    refused = attempt_produce("admin", conf, topic, b"two down")
+    assert (refused.allowed, refused.error_code) == (False, "NOT_ENOUGH_REPLICAS")
+    start_node(cfg, "primary", followers[0], supervisor)
+    start_node(cfg, "primary", followers[1], supervisor)
+    _wait_isr(admin, topic, 3)
+    assert _read_all(cfg, topic) == [b"before", b"one down"]

@@ -1,0 +1,57 @@
+"""The broker configuration and the ACL design, checked without a cluster."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AclOperation
+
+from pokupai_lib.acls import designed_acls, primary_grants
+from pokupai_lib.config import LabConfig
+from pokupai_lib.kafka_cluster import node_properties
+
+
+def test_every_listener_is_mutual_tls_and_acls_are_enforced(tmp_cfg: LabConfig) -> None:
+    props = node_properties(tmp_cfg, tmp_cfg.primary, tmp_cfg.primary.nodes[0])
+    assert "PLAINTEXT" not in props["listener.security.protocol.map"]
+    assert props["listener.security.protocol.map"] == "SSL:SSL,CONTROLLER:SSL"
+    assert props["listeners"] == "SSL://localhost:9093,CONTROLLER://localhost:9193"
+    assert props["ssl.client.auth"] == "required"
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"].split(";") == list(tmp_cfg.super_users)
+    assert props["ssl.keystore.location"].endswith("kafka-1.p12")
+
+
+def test_durability_defaults(tmp_cfg: LabConfig) -> None:
+    props = node_properties(tmp_cfg, tmp_cfg.secondary, tmp_cfg.secondary.nodes[2])
+    assert props["node.id"] == "6"
+    assert props["default.replication.factor"] == "3"
+    assert props["min.insync.replicas"] == "2"
+    assert props["unclean.leader.election.enable"] == "false"
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["offsets.topic.replication.factor"] == "3"
+    assert props["transaction.state.log.min.isr"] == "2"
+
+
+def test_grants_are_literal_or_prefixed_and_never_all_or_wildcard() -> None:
+    bindings = designed_acls(primary_grants(LabConfig())).values()
+    assert bindings
+    assert all(b.name != "*" for b in bindings)
+    assert all(b.operation != AclOperation.ALL for b in bindings)
+    assert {b.resource_pattern_type.name for b in bindings} <= {"LITERAL", "PREFIXED"}
+
+
+def test_intruder_and_secondary_only_principals_have_no_primary_grant() -> None:
+    principals = {g.principal for g in primary_grants(LabConfig())}
+    assert principals == {"shop-publisher", "banwords-api", "filter", "client-api", "mirror"}
+
+
+def test_each_principal_gets_only_its_own_topics() -> None:
+    grants = primary_grants(LabConfig())
+    topics_of = {p: {g.name for g in grants if g.principal == p and g.resource_type.name == "TOPIC"}
+                 for p in ("shop-publisher", "client-api", "filter")}
+    assert topics_of["shop-publisher"] == {"shop-raw"}
+    assert topics_of["client-api"] == {"client-searches"}
+    assert topics_of["filter"] == {"shop-raw", "ban-words", "shop-clear", "shop-dlq"}
+    publisher_ops = {op.name for g in grants if g.principal == "shop-publisher"
+                     for op in g.operations}
+    assert publisher_ops == {"WRITE", "DESCRIBE"}
