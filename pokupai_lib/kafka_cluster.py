@@ -16,7 +16,7 @@ from pokupai_lib.artifacts import ensure_kafka_libs, java_executable, kafka_libs
 from pokupai_lib.certs import cert_files
 from pokupai_lib.clients import admin_client, jvm_ssl_properties, write_properties
 from pokupai_lib.config import ClusterConfig, ClusterName, KafkaNode, LabConfig
-from pokupai_lib.errors import ClusterError, StateDirError
+from pokupai_lib.errors import ClusterError, LabError, StateDirError
 from pokupai_lib.supervisor import ProbeResult, ServiceSpec, Supervisor
 
 __all__ = [
@@ -199,11 +199,18 @@ def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) 
     specs = [node_spec(cfg, config, node) for node in config.nodes]
     for node in config.nodes:
         _prepare_node(cfg, config, node, cluster_id)
-    for spec in specs:  # all voters must run before any can be ready
-        supervisor.launch(spec)
-    for spec in specs:
-        supervisor.wait_ready(spec)
-    wait_for_brokers(cfg, cluster, count=len(specs))
+    already_running = {s.name for s in specs if supervisor.running_pid(s.name) is not None}
+    try:
+        for spec in specs:  # all voters must run before any can be ready
+            supervisor.launch(spec)
+        for spec in specs:
+            supervisor.wait_ready(spec)
+        wait_for_brokers(cfg, cluster, count=len(specs))
+    except LabError as exc:
+        started_now = [s.name for s in specs if s.name not in already_running]
+        supervisor.stop_many(started_now, cfg.service_stop_timeout_s)
+        raise type(exc)(f"{exc}\n(stopped {', '.join(started_now) or 'nothing'} again: "
+                        f"{cluster} is not left half-started)") from exc
     return cluster_id
 
 
