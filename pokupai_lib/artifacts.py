@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 
-__all__ = ["ensure_kafka_libs", "java_executable", "kafka_libs_dir", "resolve_dependencies"]
+__all__ = ["ensure_kafka_libs", "fetch_distribution", "java_executable", "kafka_libs_dir",
+           "resolve_dependencies"]
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+# 2.8's copy does not resolve the artifact's parent POM, which Central lacks for some
+# distributions (Apicurio 3.0.9's); 3.x refuses to copy without it.
+ARCHIVE_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:2.8"
 _COMPLETE = ".complete"
 
 
@@ -44,6 +49,36 @@ def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
         raise ArtifactError(f"Maven could not resolve {pom.parent.name} "
                             f"({' '.join(command)}):\n{tail}")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
+    (out_dir / _COMPLETE).touch()
+    return out_dir
+
+
+def fetch_distribution(coordinates: str, out_dir: Path) -> Path:
+    """Download one archive (``group:artifact:version:type:classifier``) and unpack it once.
+
+    Returns ``out_dir`` holding the unpacked files. Raises ArtifactError with Maven's answer.
+    """
+    if (out_dir / _COMPLETE).exists():
+        return out_dir
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ArtifactError("mvn not found: install Maven 3.6+ (apt-get install maven)")
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    command = [mvn, "-B", "-q", f"{ARCHIVE_PLUGIN}:copy", f"-Dartifact={coordinates}",
+               f"-DoutputDirectory={partial}"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False,  # noqa: S603
+                            cwd=partial)
+    archives = list(partial.glob("*.tar.gz"))
+    if result.returncode != 0 or len(archives) != 1:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
+        raise ArtifactError(f"Maven could not fetch {coordinates}:\n{tail}")
+    with tarfile.open(archives[0]) as archive:
+        archive.extractall(partial, filter="data")
+    archives[0].unlink()
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     (out_dir / _COMPLETE).touch()

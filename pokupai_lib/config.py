@@ -15,10 +15,13 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "BanApiConfig",
     "ClusterConfig",
+    "FilterConfig",
     "KafkaNode",
     "LabConfig",
     "LabPaths",
+    "RegistryConfig",
     "TopicSpec",
     "Versions",
     "load_config",
@@ -51,6 +54,8 @@ class Versions(BaseModel):
     kafka: str = "4.4.0"
     scala: str = "2.13"
     log4j: str = "2.25.5"
+    # 3.0.x is the newest Apicurio line that runs on Java 17 (3.1+ needs Java 21).
+    apicurio: str = "3.0.9"
 
 
 class LabPaths(BaseModel):
@@ -187,6 +192,51 @@ class PrimaryTopics(BaseModel):
         ]
 
 
+class RegistryConfig(BaseModel):
+    """The schema registry (Apicurio, Confluent-compatible API) on loopback."""
+
+    host: str = "127.0.0.1"
+    port: int = 8081
+    heap_mb: int = 320
+    ready_timeout_s: float = 120.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ccompat_url(self) -> str:
+        """Base URL of the Confluent-compatible API, for confluent-kafka's client."""
+        return f"{self.url}/apis/ccompat/v7"
+
+
+class FilterConfig(BaseModel):
+    """The exactly-once ban filter: its consumer group, transactional id and stats port."""
+
+    host: str = "127.0.0.1"
+    port: int = 6069
+    group_id: str = "filter"
+    transactional_id: str = "filter-0"
+    batch_size: int = 2000
+    ready_timeout_s: float = 60.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class BanApiConfig(BaseModel):
+    """The ban-words API on loopback."""
+
+    host: str = "127.0.0.1"
+    port: int = 6068
+    ready_timeout_s: float = 60.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
 class LabConfig(BaseSettings):
     """The whole lab's settings; see the module docstring for overrides."""
 
@@ -198,6 +248,9 @@ class LabConfig(BaseSettings):
     primary: PrimaryCluster = Field(default_factory=PrimaryCluster)
     secondary: SecondaryCluster = Field(default_factory=SecondaryCluster)
     topics: PrimaryTopics = Field(default_factory=PrimaryTopics)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    filter: FilterConfig = Field(default_factory=FilterConfig)
+    ban_api: BanApiConfig = Field(default_factory=BanApiConfig)
     principals: tuple[str, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30

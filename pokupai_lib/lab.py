@@ -12,6 +12,12 @@ from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import MissingToolError
 from pokupai_lib.kafka_cluster import node_spec, start_cluster, stop_cluster
 from pokupai_lib.preflight import find_problems
+from pokupai_lib.registry import (
+    REGISTRY_SERVICE,
+    ensure_registry_dist,
+    registry_spec,
+    start_registry,
+)
 from pokupai_lib.state import ensure_state_dir
 from pokupai_lib.supervisor import ServiceSpec, Supervisor
 
@@ -30,26 +36,30 @@ def bootstrap(cfg: LabConfig) -> CertReport:
         raise MissingToolError("; ".join(str(p) for p in problems))
     ensure_state_dir(cfg)
     ensure_kafka_libs(cfg)
+    ensure_registry_dist(cfg)
     return ensure_certificates(cfg)
 
 
 def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:
     """Every service the lab knows, in start order."""
-    return [node_spec(cfg, cluster, node)
-            for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
+    nodes = [node_spec(cfg, cluster, node)
+             for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
+    return [*nodes, registry_spec(cfg)]
 
 
 def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict[str, str]:
-    """Bootstrap, then start the given clusters; return each cluster's id."""
+    """Bootstrap, start the given clusters and the schema registry; return each cluster's id."""
     bootstrap(cfg)
     supervisor = lab_supervisor(cfg)
-    return {name: start_cluster(cfg, name, supervisor) for name in clusters}
+    ids: dict[str, str] = {name: start_cluster(cfg, name, supervisor) for name in clusters}
+    start_registry(cfg, supervisor)
+    return ids
 
 
 def down(cfg: LabConfig) -> list[str]:
     """Stop every service, keeping data; return the names that were running."""
     supervisor = lab_supervisor(cfg)
-    stopped: list[str] = []
+    stopped = supervisor.stop_many([REGISTRY_SERVICE], cfg.service_stop_timeout_s)
     for cluster in ("secondary", "primary"):
         stopped += stop_cluster(cfg, cluster, supervisor)
     return stopped

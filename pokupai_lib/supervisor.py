@@ -15,6 +15,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ __all__ = [
     "ServiceSpec",
     "ServiceStatus",
     "Supervisor",
+    "http_probe",
     "port_holder",
     "tcp_probe",
 ]
@@ -46,6 +49,17 @@ class ProbeResult:
 
 
 Probe = Callable[[], ProbeResult]
+
+
+def http_probe(url: str) -> ProbeResult:
+    """Pass when ``GET url`` answers 200 (for services on loopback)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
+            return ProbeResult(response.status == 200, f"GET {url} → {response.status}")
+    except urllib.error.HTTPError as exc:
+        return ProbeResult(False, f"GET {url} → {exc.code}")
+    except (urllib.error.URLError, OSError) as exc:
+        return ProbeResult(False, f"GET {url}: {exc}")
 
 
 def tcp_probe(port: int, host: str = "127.0.0.1", timeout_s: float = 1.0) -> Probe:
