@@ -5,6 +5,7 @@ Grants are literal or prefixed, never wildcard; ``intruder`` has none on purpose
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,6 +20,7 @@ from confluent_kafka.admin import (
 )
 
 from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import ClusterError
 
 __all__ = ["AclGrant", "AclKey", "acls_frame", "current_acls", "designed_acls", "ensure_acls",
            "primary_grants"]
@@ -107,7 +109,17 @@ def ensure_acls(admin: AdminClient, grants: list[AclGrant]) -> tuple[list[AclKey
                                     b.host, b.operation, b.permission_type) for b in to_remove]
         for future in admin.delete_acls(filters, request_timeout=_TIMEOUT_S).values():
             future.result()
+    _wait_until_visible(admin, set(wanted))
     return [_key(b) for b in to_add], [_key(b) for b in to_remove]
+
+
+def _wait_until_visible(admin: AdminClient, wanted: set[AclKey]) -> None:
+    """Brokers learn new ACLs from the metadata log a moment after the controller commits."""
+    deadline = time.monotonic() + _TIMEOUT_S
+    while set(current_acls(admin)) != wanted:
+        if time.monotonic() > deadline:
+            raise ClusterError(f"the brokers do not show the designed ACLs after {_TIMEOUT_S} s")
+        time.sleep(0.3)
 
 
 def acls_frame(bindings: dict[AclKey, AclBinding]) -> pd.DataFrame:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Literal, TypeVar
 
 import typer
 
 from pokupai_lib import lab
 from pokupai_lib.acls import acls_frame, current_acls, ensure_acls, primary_grants
+from pokupai_lib.ban_rules import BanKind, BanList
+from pokupai_lib.ban_topic import BanTopic, entries_view
 from pokupai_lib.clients import admin_client
 from pokupai_lib.config import ClusterName, load_config
 from pokupai_lib.errors import LabError
+from pokupai_lib.pipeline import prepare_shop_files
+from pokupai_lib.publisher import publish_files
 from pokupai_lib.runner import run_notebooks
 from pokupai_lib.topics import ensure_topics
 
@@ -71,6 +76,56 @@ def status() -> None:
 def acls() -> None:
     """The primary cluster's ACLs as a table."""
     typer.echo(acls_frame(current_acls(admin_client(load_config()))).to_string(index=False))
+
+
+ban_app = typer.Typer(no_args_is_help=True, help="The ban list in the ban-words topic.")
+app.add_typer(ban_app, name="ban")
+KindOption = Annotated[BanKind, typer.Option("--kind", help="word, product_id or sku")]
+
+
+@ban_app.command("add")
+def ban_add(terms: list[str], kind: KindOption = "word") -> None:
+    """Ban one or more words, phrases, product ids or SKUs."""
+    topic = BanTopic(load_config())
+    for term in terms:
+        entry = _run(partial(_checked, partial(topic.add, term, kind, "cli")))
+        typer.echo(f"banned {entry.kind} {entry.term!r}")
+
+
+@ban_app.command("remove")
+def ban_remove(term: str, kind: KindOption = "word") -> None:
+    """Lift a ban (writes a tombstone)."""
+    _run(lambda: _checked(lambda: BanTopic(load_config()).remove(term, kind)))
+    typer.echo(f"removed {kind} {term!r}")
+
+
+@ban_app.command("list")
+def ban_list() -> None:
+    """Every entry of the ban list, read from the topic."""
+    bans = BanList()
+    BanTopic(load_config()).load(bans)
+    for kind, terms in entries_view(bans).items():
+        typer.echo(f"{kind}: {', '.join(terms) or '-'}")
+
+
+@app.command()
+def publish(count: int = 1000, seed: int = 42) -> None:
+    """Generate ``count`` products (deterministic for ``seed``) and publish them to shop-raw."""
+    cfg = load_config()
+    _catalog, paths = prepare_shop_files(cfg, count, seed)
+    result = _run(lambda: publish_files(cfg, paths))
+    typer.echo(f"sent {result.sent}, skipped {result.skipped}, failed {result.failed} "
+               f"in {result.seconds:.1f} s ({result.rate:.0f} products/s)")
+    for problem in result.problems[:20]:
+        typer.echo(f"  {problem.file}:{problem.line}: {problem.reason}")
+
+
+def _checked(action: Callable[[], T]) -> T:
+    """Turn a bad term into a LabError so it is reported as one line."""
+    try:
+        return action()
+    except ValueError as exc:
+        raise LabError(str(exc)) from exc
 
 
 @app.command("lab")

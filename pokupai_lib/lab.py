@@ -18,6 +18,7 @@ from pokupai_lib.registry import (
     registry_spec,
     start_registry,
 )
+from pokupai_lib.services import BANWORDS_API, FILTER, banwords_api_spec, filter_spec
 from pokupai_lib.state import ensure_state_dir
 from pokupai_lib.supervisor import ServiceSpec, Supervisor
 
@@ -44,7 +45,7 @@ def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:
     """Every service the lab knows, in start order."""
     nodes = [node_spec(cfg, cluster, node)
              for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
-    return [*nodes, registry_spec(cfg)]
+    return [*nodes, registry_spec(cfg), banwords_api_spec(cfg), filter_spec(cfg)]
 
 
 def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict[str, str]:
@@ -59,7 +60,9 @@ def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict
 def down(cfg: LabConfig) -> list[str]:
     """Stop every service, keeping data; return the names that were running."""
     supervisor = lab_supervisor(cfg)
-    stopped = supervisor.stop_many([REGISTRY_SERVICE], cfg.service_stop_timeout_s)
+    stopped: list[str] = []
+    for services in ([FILTER, BANWORDS_API], [REGISTRY_SERVICE]):  # clients before servers
+        stopped += supervisor.stop_many(services, cfg.service_stop_timeout_s)
     for cluster in ("secondary", "primary"):
         stopped += stop_cluster(cfg, cluster, supervisor)
     return stopped

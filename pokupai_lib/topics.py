@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pandas as pd
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -63,8 +66,24 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec]) -> list[str]:
     return [s.name for s in missing]
 
 
+def _wait_visible(admin: AdminClient, names: list[str]) -> dict[str, Any]:
+    """Topic metadata once every name is visible with leaders (new topics take a moment)."""
+    deadline = time.monotonic() + _TIMEOUT_S
+    while True:
+        topics = admin.list_topics(timeout=_TIMEOUT_S).topics
+        ready = all(name in topics and topics[name].error is None
+                    and all(p.leader >= 0 for p in topics[name].partitions.values())
+                    for name in names)
+        if ready or time.monotonic() > deadline:
+            missing = [n for n in names if n not in topics]
+            if missing:
+                raise ClusterError(f"topics {missing} not visible after {_TIMEOUT_S} s")
+            return dict(topics)
+        time.sleep(0.5)
+
+
 def _check_layout(admin: AdminClient, specs: list[TopicSpec]) -> None:
-    topics = admin.list_topics(timeout=_TIMEOUT_S).topics
+    topics = _wait_visible(admin, [spec.name for spec in specs])
     for spec in specs:
         partitions = topics[spec.name].partitions
         rf = {len(p.replicas) for p in partitions.values()}
@@ -77,7 +96,7 @@ def _check_layout(admin: AdminClient, specs: list[TopicSpec]) -> None:
 
 def describe_topics(admin: AdminClient, names: list[str]) -> pd.DataFrame:
     """One row per topic: partitions, RF, min ISR, cleanup policy, in-sync replica counts."""
-    topics = admin.list_topics(timeout=_TIMEOUT_S).topics
+    topics = _wait_visible(admin, names)
     resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
     configs = {r.name: f.result() for r, f in admin.describe_configs(resources).items()}
     rows = []

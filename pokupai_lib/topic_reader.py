@@ -1,0 +1,94 @@
+"""Reading topics back for checks and tables: end offsets, ranges, latest value per key."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from pokupai_lib.clients import client_config
+from pokupai_lib.config import ClusterName, LabConfig
+
+__all__ = ["Record", "end_offsets", "latest_by_key", "read_range"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record as read back."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+    timestamp_ms: int
+
+
+def _consumer(cfg: LabConfig, cluster: ClusterName, principal: str) -> Consumer:
+    return Consumer(client_config(cfg, cluster, principal, **{
+        "group.id": f"{principal}.reader", "enable.auto.commit": False,
+        "isolation.level": "read_committed", "enable.partition.eof": True}))
+
+
+def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
+                principal: str = "admin") -> dict[int, int]:
+    """The next offset of every partition of ``topic`` (read_committed: the stable end)."""
+    consumer = _consumer(cfg, cluster, principal)
+    try:
+        meta = consumer.list_topics(topic, timeout=15).topics[topic]
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)[1]
+                for p in meta.partitions}
+    finally:
+        consumer.close()
+
+
+def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
+               cluster: ClusterName = "primary", principal: str = "admin",
+               timeout_s: float = 60.0) -> list[Record]:
+    """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
+    ends = end_offsets(cfg, topic, cluster, principal)
+    begin = {p: (start or {}).get(p, 0) for p in ends}
+    pending = {p for p in ends if begin[p] < ends[p]}
+    consumer = _consumer(cfg, cluster, principal)
+    records: list[Record] = []
+    try:
+        consumer.assign([TopicPartition(topic, p, begin[p]) for p in ends])
+        deadline = time.monotonic() + timeout_s
+        while pending and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            partition = msg.partition() or 0
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    raise KafkaException(error)
+                pending.discard(partition)
+                continue
+            offset = msg.offset() or 0
+            if offset < ends[partition]:
+                records.append(Record(partition, offset, msg.key(), msg.value(),
+                                      _headers(msg.headers()), msg.timestamp()[1]))
+            if offset + 1 >= ends[partition]:
+                pending.discard(partition)
+    finally:
+        consumer.close()
+    if pending:
+        raise TimeoutError(f"{topic}: partitions {sorted(pending)} not read to their end")
+    return records
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    return {k: (v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v))
+            for k, v in (raw or [])}
+
+
+def latest_by_key(records: list[Record]) -> dict[bytes, bytes | None]:
+    """What compaction keeps: the last value of each key (None for a tombstone)."""
+    latest: dict[bytes, bytes | None] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        if record.key is not None:
+            latest[record.key] = record.value
+    return latest
