@@ -65,11 +65,15 @@ class FilterLoop:
         self.stats = stats
         self.stop = threading.Event()
         self.bans = BanList()
+        self._gauges_at = 0.0
         self._deserialize = AvroDeserializer(registry_client(cfg))
         self._context = SerializationContext(cfg.topics.shop_raw, MessageField.VALUE)
         conf = client_config(cfg, "primary", "filter")
         self.consumer = Consumer(conf | {
             "group.id": cfg.filter.group_id, "enable.auto.commit": False,
+            # Static membership: a restarted filter takes its predecessor's place at once
+            # instead of waiting for the dead member's session to time out.
+            "group.instance.id": cfg.filter.transactional_id, "session.timeout.ms": 10_000,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
             "fetch.min.bytes": 1, "queued.min.messages": 20_000})
         self.producer = Producer(conf | {
@@ -147,13 +151,29 @@ class FilterLoop:
         for partition, offset in firsts.items():
             self.consumer.seek(TopicPartition(self.cfg.topics.shop_raw, partition, offset))
 
-    def _lag(self) -> int:
+    def _lag(self) -> int | None:
+        """Records not yet processed, or None while the consumer has no partitions."""
+        assignment = self.consumer.assignment()
+        if not assignment:
+            return None
+        positions = self.consumer.position(assignment)
+        unknown = [tp for tp in positions if tp.offset < 0]
+        committed = {tp.partition: tp.offset
+                     for tp in (self.consumer.committed(unknown, timeout=10) if unknown else [])}
         lag = 0
-        for tp in self.consumer.position(self.consumer.assignment()):
-            _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            if high >= 0 and tp.offset >= 0:
-                lag += max(0, high - tp.offset)
+        for tp in positions:
+            low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            offset = tp.offset if tp.offset >= 0 else committed.get(tp.partition, -1)
+            lag += max(0, high - (offset if offset >= 0 else low))
         return lag
+
+    def _refresh_gauges(self) -> None:
+        if time.monotonic() - self._gauges_at < 1.0:
+            return
+        self._gauges_at = time.monotonic()
+        lag = self._lag()
+        self.stats.ready = lag is not None
+        self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
 
     def run(self) -> None:
         """Load the ban list, follow it, and filter until ``stop`` is set."""
@@ -162,12 +182,11 @@ class FilterLoop:
         topic.follow(self.bans, self.stop, on_error=lambda p: log.warning("ban-words: %s", p))
         self.producer.init_transactions(60)
         self.consumer.subscribe([self.cfg.topics.shop_raw])
-        self.stats.ready = True
-        log.info("filter ready with %d ban entries", len(self.bans))
+        log.info("filter started with %d ban entries", len(self.bans))
         while not self.stop.is_set():
             batch = [m for m in self.consumer.consume(self.cfg.filter.batch_size, 0.2)
                      if not _skip(m)]
-            self.stats.set_gauges(self._lag(), len(self.bans))
+            self._refresh_gauges()
             if not batch:
                 continue
             try:

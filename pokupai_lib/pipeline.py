@@ -68,7 +68,7 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
     previous: int | None = None
     while time.monotonic() < deadline:
         stats = filter_stats(cfg)
-        if stats["lag"] == 0 and stats["processed"] == previous:
+        if stats["ready"] and stats["lag"] == 0 and stats["processed"] == previous:
             return stats
         previous = stats["processed"]
         time.sleep(1.0)

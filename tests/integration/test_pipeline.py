@@ -1,0 +1,203 @@
+"""Issue 3 against the real stack: registry, ban-words API, publisher and the filter."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pokupai_lib.ban_api_client import BanApiClient
+from pokupai_lib.catalog import generate_catalog, write_shop_files
+from pokupai_lib.config import LabConfig
+from pokupai_lib.lab import lab_supervisor
+from pokupai_lib.pipeline import (
+    dead_letters,
+    filter_stats,
+    prepare_shop_files,
+    send_bad_records,
+    wait_for_filter,
+)
+from pokupai_lib.publisher import publish_files
+from pokupai_lib.registry import registry_client, registry_spec, start_registry
+from pokupai_lib.schema_registration import product_subject, register_product_schema
+from pokupai_lib.services import FILTER, start_banwords_api, start_filter
+from pokupai_lib.topic_reader import end_offsets, read_range
+
+
+@pytest.fixture(scope="module")
+def pipeline(cfg: LabConfig) -> LabConfig:
+    """Registry with the product schema, the ban-words API and the filter, all running."""
+    supervisor = lab_supervisor(cfg)
+    start_registry(cfg, supervisor)
+    register_product_schema(registry_client(cfg), product_subject(cfg))
+    start_banwords_api(cfg, supervisor)
+    start_filter(cfg, supervisor)
+    return cfg
+
+
+@pytest.fixture
+def api(pipeline: LabConfig) -> Iterator[BanApiClient]:
+    client = BanApiClient(pipeline)
+    yield client
+    client.http.close()
+
+
+def _first_id() -> int:
+    return random.randint(10_000_000, 90_000_000)  # noqa: S311 - test data
+
+
+def _clear_since(cfg: LabConfig, start: dict[int, int]) -> list[tuple[str, Any]]:
+    """(product_id, parsed value or None for a tombstone) written to shop-clear since start."""
+    return [(r.key.decode(), json.loads(r.value) if r.value else None)
+            for r in read_range(cfg, cfg.topics.shop_clear, start) if r.key]
+
+
+def _publish(cfg: LabConfig, products: list[dict[str, Any]], tag: str) -> None:
+    paths = write_shop_files(products, cfg.paths.state / "shops" / f"test-{tag}")
+    result = publish_files(cfg, paths, progress=False)
+    assert (result.sent, result.skipped, result.failed) == (len(products), 0, 0), result.problems
+
+
+def test_schema_id_is_stable_across_a_registry_restart(pipeline: LabConfig) -> None:
+    client = registry_client(pipeline)
+    subject = product_subject(pipeline)
+    before = register_product_schema(client, subject)
+    versions = client.get_versions(subject)
+    lab_supervisor(pipeline).restart(registry_spec(pipeline))
+    after_client = registry_client(pipeline)
+    assert register_product_schema(after_client, subject) == before
+    assert after_client.get_versions(subject) == versions
+
+
+def test_publisher_skips_invalid_records_with_file_line_and_reason(pipeline: LabConfig) -> None:
+    _catalog, paths = prepare_shop_files(pipeline, 50, seed=3, first_id=_first_id())
+    result = publish_files(pipeline, paths, progress=False)
+    assert (result.sent, result.skipped, result.failed) == (50, 2, 0)
+    where = [(p.file, p.line) for p in result.problems]
+    assert where == [("store_bad.jsonl", 1), ("store_bad.jsonl", 2)]
+    assert "not JSON" in result.problems[0].reason
+    assert "name: missing required field" in result.problems[1].reason
+
+
+def test_api_answers_422_naming_the_item_and_why(api: BanApiClient) -> None:
+    answers = api.validation_answers().set_index("case")
+    assert (answers["status"] == 422).all()
+    assert answers.loc["bad item in bulk", "answer"].startswith("words[1]:")
+    assert "101 characters" in answers.loc["over 100 characters", "answer"]
+    assert "whitespace" in answers.loc["whitespace only", "answer"]
+    assert "valid string" in answers.loc["not a string", "answer"]
+    assert "at most 1000" in answers.loc["too many items", "answer"]
+
+
+def test_api_add_is_idempotent_and_survives_a_restart(pipeline: LabConfig,
+                                                      api: BanApiClient) -> None:
+    word = f"проверка{random.randint(0, 10**6)}"  # noqa: S311 - test data
+    first, second = api.add(word).json(), api.add(word.upper()).json()
+    assert first["added"] == [word] and second["already_present"] == [word.upper()]
+    supervisor = lab_supervisor(pipeline)
+    from pokupai_lib.services import banwords_api_spec
+
+    supervisor.restart(banwords_api_spec(pipeline))
+    assert word in api.words()
+    assert api.remove(word).json()["removed"] is True
+    supervisor.restart(banwords_api_spec(pipeline))
+    assert word not in api.words()
+
+
+def test_filter_is_exactly_once_across_kill_9(pipeline: LabConfig) -> None:
+    catalog = generate_catalog(12_000, seed=11, first_id=_first_id())
+    start = end_offsets(pipeline, pipeline.topics.shop_clear)
+    wait_for_filter(pipeline)
+    processed_before = filter_stats(pipeline)["processed"]
+    _publish(pipeline, catalog.products, "eos")
+    supervisor = lab_supervisor(pipeline)
+    deadline = time.monotonic() + 60
+    while filter_stats(pipeline)["processed"] - processed_before < 2000:
+        assert time.monotonic() < deadline, "the filter made no progress"
+        time.sleep(0.05)
+    pid = supervisor.running_pid(FILTER)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    start_filter(pipeline, supervisor)
+    wait_for_filter(pipeline)
+    written = _clear_since(pipeline, start)
+    values = Counter(pid_ for pid_, value in written if value is not None)
+    allowed = {p["product_id"] for p in catalog.products} - catalog.banned_ids
+    assert set(values) == allowed
+    assert all(count == 1 for count in values.values()), values.most_common(3)
+    tombstoned = {pid_ for pid_, value in written if value is None}
+    assert tombstoned == catalog.banned_ids
+
+
+def test_three_kinds_of_bad_records_are_dead_lettered(pipeline: LabConfig) -> None:
+    start = end_offsets(pipeline, pipeline.topics.shop_dlq)
+    keys = send_bad_records(pipeline)
+    wait_for_filter(pipeline)
+    letters = dead_letters(pipeline, start).set_index("key")
+    assert set(letters.index) == set(keys)
+    assert letters.loc["dlq-garbage", "error_type"] == "not-avro"
+    assert letters.loc["dlq-unknown-schema", "error_type"] == "unknown-schema"
+    assert letters.loc["dlq-missing-fields", "error_type"] == "invalid-product"
+    assert "name: missing required field" in letters.loc["dlq-missing-fields", "error_message"]
+    assert filter_stats(pipeline)["ready"] is True
+
+
+def _variant(base: dict[str, Any], number: int, **changes: Any) -> dict[str, Any]:
+    product = copy.deepcopy(base)
+    product["product_id"] = str(number)
+    product["sku"] = f"TST-{number}"
+    for path, value in changes.items():
+        target = product
+        *parents, leaf = path.split("__")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return product
+
+
+def test_ban_rules_end_to_end_and_live_updates(pipeline: LabConfig, api: BanApiClient) -> None:
+    wait_for_filter(pipeline)
+    base = generate_catalog(1, seed=5, banned_share=0.0).products[0]
+    n = _first_id()
+    word, phrase = f"запрет{n}", f"плохая фраза{n}"
+    banned_id, banned_sku = str(n + 90), f"TST-{n + 91}"
+    products = {
+        "upper case in name": (_variant(base, n, name=f"Товар {word.upper()}"), False),
+        "ё for е in a tag": (_variant(base, n + 1, tags=[word.replace("е", "ё")]), False),
+        "spec value": (_variant(base, n + 2, specifications={"цвет": f"({word})"}), False),
+        "inside a longer word": (_variant(base, n + 3, description=f"сверх{word}ный"), True),
+        "phrase with punctuation": (_variant(base, n + 4,
+                                             description=f"Это ПЛОХАЯ, фраза{n}!"), False),
+        "phrase split by a word": (_variant(base, n + 5,
+                                            description=f"плохая хорошая фраза{n}"), True),
+        "banned product id": (_variant(base, n + 90), False),
+        "banned sku": (_variant(base, n + 91), False),
+        "spec key only": (_variant(base, n + 6, specifications={word: "нет"}), True),
+    }
+    try:
+        api.add(word)
+        api.add(phrase)
+        api.add(banned_id, "banned-products", "product_id")
+        api.add(banned_sku, "banned-skus", "sku")
+        time.sleep(1.0)  # ban changes apply within a second
+        start = end_offsets(pipeline, pipeline.topics.shop_clear)
+        _publish(pipeline, [p for p, _allowed in products.values()], "rules")
+        wait_for_filter(pipeline)
+        passed = {pid for pid, value in _clear_since(pipeline, start) if value is not None}
+        verdicts = {case: product["product_id"] in passed
+                    for case, (product, _allowed) in products.items()}
+        assert verdicts == {case: allowed for case, (_p, allowed) in products.items()}
+    finally:
+        api.remove(word)
+        api.remove(phrase)
+        api.remove(banned_id, "banned-products", "product_id")
+        api.remove(banned_sku, "banned-skus", "sku")
