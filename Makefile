@@ -53,4 +53,4 @@ jupyter: bootstrap
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser
 
 bench: bootstrap
-	$(BIN)/python bench/cluster_startup.py
+	cd bench && ../$(BIN)/python cluster_startup.py && ../$(BIN)/python pipeline_throughput.py

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pokupai_lib.ban_api_client import BanApiClient
-from pokupai_lib.catalog import generate_catalog, write_shop_files
+from pokupai_lib.catalog import DEFAULT_BANNED_WORDS, generate_catalog, write_shop_files
 from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import lab_supervisor
 from pokupai_lib.pipeline import (
@@ -28,17 +28,21 @@ from pokupai_lib.pipeline import (
 from pokupai_lib.publisher import publish_files
 from pokupai_lib.registry import registry_client, registry_spec, start_registry
 from pokupai_lib.schema_registration import product_subject, register_product_schema
-from pokupai_lib.services import FILTER, start_banwords_api, start_filter
+from pokupai_lib.services import FILTER, banwords_api_spec, start_banwords_api, start_filter
 from pokupai_lib.topic_reader import end_offsets, read_range
 
 
 @pytest.fixture(scope="module")
 def pipeline(cfg: LabConfig) -> LabConfig:
-    """Registry with the product schema, the ban-words API and the filter, all running."""
+    """Registry with the product schema, the ban-words API with the MVP's four words banned,
+    and the filter, all running."""
     supervisor = lab_supervisor(cfg)
     start_registry(cfg, supervisor)
     register_product_schema(registry_client(cfg), product_subject(cfg))
     start_banwords_api(cfg, supervisor)
+    client = BanApiClient(cfg)
+    assert client.bulk_add(list(DEFAULT_BANNED_WORDS)).status_code == 200
+    time.sleep(1.0)  # a filter already running applies ban changes within a second
     start_filter(cfg, supervisor)
     return cfg
 
@@ -103,8 +107,6 @@ def test_api_add_is_idempotent_and_survives_a_restart(pipeline: LabConfig,
     first, second = api.add(word).json(), api.add(word.upper()).json()
     assert first["added"] == [word] and second["already_present"] == [word.upper()]
     supervisor = lab_supervisor(pipeline)
-    from pokupai_lib.services import banwords_api_spec
-
     supervisor.restart(banwords_api_spec(pipeline))
     assert word in api.words()
     assert api.remove(word).json()["removed"] is True
