@@ -217,7 +217,7 @@ class FilterConfig(BaseModel):
     port: int = 6069
     group_id: str = "filter"
     transactional_id: str = "filter-0"
-    batch_size: int = 2000
+    batch_size: int = 10_000
     ready_timeout_s: float = 60.0
 
     @property

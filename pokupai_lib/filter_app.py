@@ -8,7 +8,6 @@ old one) resumes from the last committed offsets. Run it with ``python -m pokupa
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -27,7 +27,7 @@ from pokupai_lib.ban_topic import BanTopic
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.filter_stats import FilterStats, serve_stats
-from pokupai_lib.product_schema import validate_product
+from pokupai_lib.product_schema import validate_decoded_product
 from pokupai_lib.registry import registry_client
 
 __all__ = ["DeadLetter", "FilterLoop", "Verdict", "main"]
@@ -97,7 +97,7 @@ class FilterLoop:
             return Verdict(dead_letter=DeadLetter("undecodable", f"{type(exc).__name__}: {exc}"))
         if not isinstance(product, dict):
             return Verdict(dead_letter=DeadLetter("not-a-product", "value is not a record"))
-        problems = validate_product(product)
+        problems = validate_decoded_product(product)
         if problems:
             return Verdict(dead_letter=DeadLetter("invalid-product", "; ".join(problems)))
         match = self.bans.match(product)
@@ -105,7 +105,7 @@ class FilterLoop:
             return Verdict(product=product, banned_rule=match.rule, banned_term=match.term)
         return Verdict(product=product)
 
-    def _emit(self, msg: Message, verdict: Verdict) -> None:
+    def _emit(self, msg: Message, verdict: Verdict, filtered_at: str) -> None:
         topics = self.cfg.topics
         if verdict.dead_letter is not None:
             headers: list[tuple[str, str | bytes | None]] = [
@@ -122,17 +122,17 @@ class FilterLoop:
             self.stats.record_banned(verdict.banned_rule, verdict.banned_term or "")
         else:
             product = dict(verdict.product or {})
-            product["filtered_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-            self.producer.produce(topics.shop_clear,
-                                  json.dumps(product, ensure_ascii=False).encode(), msg.key())
+            product["filtered_at"] = filtered_at
+            self.producer.produce(topics.shop_clear, orjson.dumps(product), msg.key())
 
     def _process(self, batch: list[Message]) -> None:
         """One transaction: every record of ``batch`` plus the consumer's offsets."""
         self.producer.begin_transaction()
         passed = 0
+        filtered_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         for msg in batch:
             verdict = self.judge(msg)
-            self._emit(msg, verdict)
+            self._emit(msg, verdict, filtered_at)
             passed += verdict.product is not None and verdict.banned_rule is None
         self.producer.send_offsets_to_transaction(
             self.consumer.position(self.consumer.assignment()),

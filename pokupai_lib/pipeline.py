@@ -10,18 +10,19 @@ from typing import Any
 
 import httpx
 import pandas as pd
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, Producer
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import Schema
 
 from pokupai_lib.ban_rules import BanList
 from pokupai_lib.ban_topic import BanTopic
 from pokupai_lib.catalog import Catalog, generate_catalog, write_shop_files
-from pokupai_lib.clients import client_config
+from pokupai_lib.clients import admin_client, client_config
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
 from pokupai_lib.publisher import publish_files
 from pokupai_lib.registry import registry_client
-from pokupai_lib.topic_reader import latest_by_key, read_range
+from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 
 __all__ = [
     "BAD_LINES",
@@ -62,16 +63,29 @@ def filter_stats(cfg: LabConfig) -> dict[str, Any]:
     return stats
 
 
+def _committed_offsets(admin: AdminClient, cfg: LabConfig) -> dict[int, int]:
+    request = ConsumerGroupTopicPartitions(cfg.filter.group_id)
+    result = admin.list_consumer_group_offsets([request])[cfg.filter.group_id].result()
+    return {tp.partition: tp.offset for tp in result.topic_partitions
+            if tp.topic == cfg.topics.shop_raw}
+
+
 def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Wait until the filter has no lag and its counters stand still; return its stats."""
+    """Wait until the filter has committed everything in ``shop-raw`` now; return its stats.
+
+    Compares the filter group's committed offsets (they commit with each transaction) to the
+    end offsets of ``shop-raw`` taken at the call, so what was published before is done.
+    """
+    target = end_offsets(cfg, cfg.topics.shop_raw)
+    admin = admin_client(cfg)
     deadline = time.monotonic() + timeout_s
-    previous: int | None = None
     while time.monotonic() < deadline:
         stats = filter_stats(cfg)
-        if stats["ready"] and stats["lag"] == 0 and stats["processed"] == previous:
+        committed = _committed_offsets(admin, cfg)
+        if stats["ready"] and all(committed.get(p, -1) >= end for p, end in target.items()
+                                  if end > 0):
             return stats
-        previous = stats["processed"]
-        time.sleep(1.0)
+        time.sleep(0.3)
     raise LabError(f"the filter did not catch up within {timeout_s:.0f} s; "
                    "see .lab/logs/filter.log")
 

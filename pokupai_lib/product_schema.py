@@ -24,6 +24,7 @@ __all__ = [
     "parsed_schema",
     "schema_fields",
     "schema_text",
+    "validate_decoded_product",
     "validate_product",
 ]
 
@@ -241,3 +242,16 @@ def schema_fields(path: Path | None = None) -> pd.DataFrame:
             kind = label
         rows.append({"field": field["name"], "type": str(kind), "doc": field.get("doc", "")})
     return pd.DataFrame(rows)
+
+
+def validate_decoded_product(record: Mapping[str, Any], *, path: Path | None = None
+                             ) -> list[str]:
+    """Like :func:`validate_product`, for a record an Avro reader has already decoded.
+
+    Decoding with the product schema guarantees every field and type, so only the semantic
+    checks remain; a record written with another schema (other fields) gets the full check.
+    """
+    _, _schema, known = _load(path)
+    if record.keys() == known:
+        return _semantic_problems(record)
+    return validate_product(record, path=path)

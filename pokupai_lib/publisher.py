@@ -8,13 +8,13 @@ idempotent producer and acks=all, keyed by product_id, serialized by confluent-k
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -61,8 +61,8 @@ def read_shop_files(paths: Iterable[Path]) -> Iterator[tuple[Path, int, Any, str
                 if not line.strip():
                     continue
                 try:
-                    yield path, number, json.loads(line), None
-                except json.JSONDecodeError as exc:
+                    yield path, number, orjson.loads(line), None
+                except orjson.JSONDecodeError as exc:
                     yield path, number, None, f"not JSON: {exc.msg} at column {exc.colno}"
 
 

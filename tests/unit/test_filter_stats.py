@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from pokupai_lib.filter_stats import FilterStats, serve_stats
+
+
+def test_snapshot_counts_and_percentiles() -> None:
+    stats = FilterStats()
+    stats.record_processed(10)
+    stats.record_passed(7)
+    stats.record_banned("word", "бан")
+    stats.record_banned("sku", "A-1")
+    stats.record_dead_letter("not-avro")
+    for ms in range(1, 101):
+        stats.record_latency(ms / 1000)
+    stats.set_gauges(lag=5, ban_entries=4)
+    snap = stats.snapshot()
+    assert (snap["processed"], snap["passed"], snap["lag"], snap["ban_entries"]) == (10, 7, 5, 4)
+    assert snap["banned_by_rule"] == {"word": 1, "sku": 1}
+    assert snap["dead_lettered"] == {"not-avro": 1}
+    assert snap["latency_ms"] == {"p50": 50.0, "p99": 99.0}
+
+
+def test_http_views() -> None:
+    stats = FilterStats()
+    stats.record_processed(3)
+    server = serve_stats(stats, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        try:
+            urllib.request.urlopen(f"{base}/health")
+            raise AssertionError("health must be 503 before the filter is ready")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+        stats.ready = True
+        assert json.load(urllib.request.urlopen(f"{base}/health"))["status"] == "ok"
+        assert json.load(urllib.request.urlopen(f"{base}/stats"))["processed"] == 3
+        metrics = urllib.request.urlopen(f"{base}/metrics").read().decode()
+        assert "filter_processed_total 3.0" in metrics
+    finally:
+        server.shutdown()
