@@ -9,19 +9,23 @@ of the same average size on the same mTLS cluster, as the reference. Appends to 
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import subprocess
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from cluster_startup import RESULTS, machine
 from confluent_kafka.admin import NewTopic
+from fastavro import schemaless_writer
 
 from pokupai_lib.clients import admin_client, jvm_client_properties
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.kafka_cluster import jvm_command
 from pokupai_lib.lab import lab_supervisor, up
 from pokupai_lib.pipeline import filter_stats, prepare_shop_files
+from pokupai_lib.product_schema import parsed_schema
 from pokupai_lib.publisher import publish_files
 from pokupai_lib.registry import registry_client
 from pokupai_lib.schema_registration import product_subject, register_product_schema
@@ -55,6 +59,17 @@ def kafka_perf(cfg: LabConfig, count: int, record_size: int) -> tuple[float, flo
     return producer_rate, consumer_rate
 
 
+def avro_record_size(products: list[dict[str, Any]]) -> int:
+    """Mean size of a product in the Confluent wire format (5-byte header + Avro body)."""
+    schema = parsed_schema()
+    sizes = []
+    for product in products:
+        buffer = io.BytesIO()
+        schemaless_writer(buffer, schema, product)
+        sizes.append(len(buffer.getvalue()) + 5)
+    return sum(sizes) // len(sizes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=200_000)
@@ -65,9 +80,9 @@ def main() -> None:
     register_product_schema(registry_client(cfg), product_subject(cfg))
     start_banwords_api(cfg, supervisor)
     supervisor.stop(FILTER)
-    _catalog, paths = prepare_shop_files(cfg, args.count, seed=2026, with_bad_lines=False,
+    catalog, paths = prepare_shop_files(cfg, args.count, seed=2026, with_bad_lines=False,
                                          first_id=1_000_000)
-    size = sum(p.stat().st_size for p in paths) // args.count
+    size = avro_record_size(catalog.products[:2000])
     published = publish_files(cfg, paths, progress=False)
     started = time.perf_counter()
     start_filter(cfg, supervisor)
@@ -77,7 +92,7 @@ def main() -> None:
     producer_rate, consumer_rate = kafka_perf(cfg, args.count, size)
     lines = [
         f"\n## Publisher and filter — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"Machine: {machine()}. {args.count} products (~{size} bytes of JSON each), "
+        f"Machine: {machine()}. {args.count} products (~{size} bytes of Avro each), "
         "mTLS, acks=all, RF 3, min ISR 2.",
         "",
         "| measure | products/s | target | reference in the same run |",

@@ -20,7 +20,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+from confluent_kafka.serialization import SerializationError
 
 from pokupai_lib.ban_rules import BanList
 from pokupai_lib.ban_topic import BanTopic
@@ -67,7 +67,6 @@ class FilterLoop:
         self.bans = BanList()
         self._gauges_at = 0.0
         self._deserialize = AvroDeserializer(registry_client(cfg))
-        self._context = SerializationContext(cfg.topics.shop_raw, MessageField.VALUE)
         conf = client_config(cfg, "primary", "filter")
         self.consumer = Consumer(conf | {
             "group.id": cfg.filter.group_id, "enable.auto.commit": False,
@@ -84,7 +83,10 @@ class FilterLoop:
     def judge(self, msg: Message) -> Verdict:
         """The verdict for one ``shop-raw`` record."""
         try:
-            product = self._deserialize(msg.value(), self._context)
+            # No SerializationContext: the writer's schema id still resolves through the
+            # registry, but the data-contract rule machinery (unused here) is skipped; it cost
+            # half of the deserialization time in profiles.
+            product = self._deserialize(msg.value(), None)
         except SchemaRegistryError as exc:
             if exc.http_status_code in (404, 422):
                 return Verdict(dead_letter=DeadLetter("unknown-schema", str(exc)))
@@ -162,7 +164,9 @@ class FilterLoop:
                      for tp in (self.consumer.committed(unknown, timeout=10) if unknown else [])}
         lag = 0
         for tp in positions:
-            low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high < 0:  # nothing fetched yet: ask the broker once
+                low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
             offset = tp.offset if tp.offset >= 0 else committed.get(tp.partition, -1)
             lag += max(0, high - (offset if offset >= 0 else low))
         return lag
