@@ -18,7 +18,10 @@ from pokupai_lib.config import ClusterName, load_config
 from pokupai_lib.errors import LabError
 from pokupai_lib.pipeline import prepare_shop_files
 from pokupai_lib.publisher import publish_files
+from pokupai_lib.registry import registry_client
 from pokupai_lib.runner import run_notebooks
+from pokupai_lib.schema_registration import product_subject, register_product_schema
+from pokupai_lib.services import start_banwords_api, start_filter
 from pokupai_lib.topics import ensure_topics
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -45,7 +48,7 @@ def bootstrap() -> None:
 @app.command()
 def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option()] = "primary"
        ) -> None:
-    """Start the cluster(s) and make the design's topics and ACLs exist."""
+    """Start the platform: cluster(s), topics and ACLs, registry and schema, ban API, filter."""
     cfg = load_config()
     names: tuple[ClusterName, ...] = (
         ("primary", "secondary") if cluster == "all" else (cluster,))
@@ -53,10 +56,15 @@ def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option()
     admin = admin_client(cfg, "primary")
     created = _run(lambda: ensure_topics(admin, cfg.topics.specs()))
     added, removed = _run(lambda: ensure_acls(admin, primary_grants(cfg)))
+    schema_id = register_product_schema(registry_client(cfg), product_subject(cfg))
+    supervisor = lab.lab_supervisor(cfg)
+    _run(lambda: start_banwords_api(cfg, supervisor))
+    _run(lambda: start_filter(cfg, supervisor))
     for name, cluster_id in ids.items():
         typer.echo(f"{name}: cluster id {cluster_id}")
     typer.echo(f"topics created: {created or 'none'}; ACLs added {len(added)}, "
-               f"removed {len(removed)}")
+               f"removed {len(removed)}; product schema id {schema_id}; "
+               "ban-words API and filter running")
 
 
 @app.command()

@@ -1,0 +1,20 @@
+"""The CLI turns a lab error into one line and exit code 1 (no broker involved)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from pokupai_lib.cli import app
+
+
+def test_an_empty_ban_term_is_one_line_and_exit_1() -> None:
+    result = CliRunner().invoke(app, ["ban", "add", "   "])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ban term")
+
+
+def test_an_unknown_kind_is_refused_by_the_parser() -> None:
+    result = CliRunner().invoke(app, ["ban", "add", "x", "--kind", "color"])
+    assert result.exit_code == 2
