@@ -28,6 +28,16 @@ def java_executable() -> str:
     return java
 
 
+def _maven_and_partial(out_dir: Path) -> tuple[str, Path]:
+    """The ``mvn`` executable and an empty staging path beside ``out_dir``."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ArtifactError("mvn not found: install Maven 3.6+ (apt-get install maven)")
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    return mvn, partial
+
+
 def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -> Path:
     """Copy the runtime dependencies of ``pom`` into ``out_dir`` once; later calls are free.
 
@@ -36,11 +46,7 @@ def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -
     """
     if (out_dir / _COMPLETE).exists():
         return out_dir
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise ArtifactError("mvn not found: install Maven 3.6+ (apt-get install maven)")
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    mvn, partial = _maven_and_partial(out_dir)
     command = [mvn, "-B", "-q", "-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
                f"-DoutputDirectory={partial}", "-DincludeScope=runtime",
                *(f"-D{key}={value}" for key, value in properties.items())]
@@ -62,11 +68,7 @@ def fetch_distribution(coordinates: str, out_dir: Path) -> Path:
     """
     if (out_dir / _COMPLETE).exists():
         return out_dir
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise ArtifactError("mvn not found: install Maven 3.6+ (apt-get install maven)")
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    mvn, partial = _maven_and_partial(out_dir)
     partial.mkdir(parents=True)
     command = [mvn, "-B", "-q", f"{ARCHIVE_PLUGIN}:copy", f"-Dartifact={coordinates}",
                f"-DoutputDirectory={partial}"]

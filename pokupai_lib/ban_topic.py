@@ -19,7 +19,6 @@ from confluent_kafka import (
     Consumer,
     KafkaError,
     KafkaException,
-    Message,
     Producer,
     TopicPartition,
 )
@@ -27,6 +26,7 @@ from confluent_kafka import (
 from pokupai_lib.ban_rules import BanKind, BanList, normalize_term
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
+from pokupai_lib.topic_reader import is_partition_eof
 
 __all__ = ["BanEntry", "BanTopic", "apply_ban_record", "ban_key", "entries_view", "parse_ban_key"]
 
@@ -131,7 +131,7 @@ class BanTopic:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{self.topic} not read to its end in {timeout_s} s")
                 msg = consumer.poll(0.5)
-                if msg is None or _skip(msg):
+                if msg is None or is_partition_eof(msg):
                     continue
                 apply_ban_record(bans, msg.key(), msg.value())
                 applied += 1
@@ -153,7 +153,7 @@ class BanTopic:
                 consumer.assign([TopicPartition(self.topic, p, end) for p, end in ends.items()])
                 while not stop.is_set():
                     msg = consumer.poll(0.2)
-                    if msg is None or _skip(msg):
+                    if msg is None or is_partition_eof(msg):
                         continue
                     problem = apply_ban_record(bans, msg.key(), msg.value())
                     if problem and on_error:
@@ -178,15 +178,6 @@ class BanTopic:
                                                         timeout=15)
             ends[partition] = high
         return ends
-
-
-def _skip(msg: Message) -> bool:
-    error = msg.error()
-    if error is None:
-        return False
-    if error.code() == KafkaError._PARTITION_EOF:
-        return True
-    raise KafkaException(error)
 
 
 def entries_view(bans: BanList) -> dict[str, list[str]]:

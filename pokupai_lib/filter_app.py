@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import SerializationError
@@ -29,6 +29,7 @@ from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.filter_stats import FilterStats, serve_stats
 from pokupai_lib.product_schema import validate_decoded_product
 from pokupai_lib.registry import registry_client
+from pokupai_lib.topic_reader import is_partition_eof
 
 __all__ = ["DeadLetter", "FilterLoop", "Verdict", "main"]
 
@@ -189,7 +190,7 @@ class FilterLoop:
         log.info("filter started with %d ban entries", len(self.bans))
         while not self.stop.is_set():
             batch = [m for m in self.consumer.consume(self.cfg.filter.batch_size, 0.2)
-                     if not _skip(m)]
+                     if not is_partition_eof(m)]
             self._refresh_gauges()
             if not batch:
                 continue
@@ -201,15 +202,6 @@ class FilterLoop:
                 self._rewind(batch)
                 time.sleep(2)
         self.consumer.close()
-
-
-def _skip(msg: Message) -> bool:
-    error = msg.error()
-    if error is None:
-        return False
-    if error.code() == KafkaError._PARTITION_EOF:
-        return True
-    raise KafkaException(error)
 
 
 def main() -> None:

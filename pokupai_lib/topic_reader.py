@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import ClusterName, LabConfig
 
-__all__ = ["Record", "end_offsets", "latest_by_key", "read_range"]
+__all__ = ["Record", "end_offsets", "is_partition_eof", "latest_by_key", "read_range"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,16 @@ def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
     if pending:
         raise TimeoutError(f"{topic}: partitions {sorted(pending)} not read to their end")
     return records
+
+
+def is_partition_eof(msg: Message) -> bool:
+    """True for the end-of-partition event; raise any other error the message carries."""
+    error = msg.error()
+    if error is None:
+        return False
+    if error.code() == KafkaError._PARTITION_EOF:
+        return True
+    raise KafkaException(error)
 
 
 def _headers(raw: Any) -> dict[str, str]:
