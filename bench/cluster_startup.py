@@ -60,6 +60,11 @@ def main() -> None:
           for name, mib in rss.items()),
         f"| RSS of the three brokers | {sum(rss.values()):.0f} MiB |",
     ]
+    write_results(lines)
+
+
+def write_results(lines: list[str]) -> None:
+    """Append a section to results.md and show it."""
     with RESULTS.open("a") as out:
         out.write("\n".join(lines) + "\n")
     print("\n".join(lines))

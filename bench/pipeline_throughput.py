@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from cluster_startup import RESULTS, machine
+from cluster_startup import machine, write_results
 from confluent_kafka.admin import NewTopic
 from fastavro import schemaless_writer
 
@@ -102,9 +102,7 @@ def main() -> None:
         f"| filter, exactly-once (shop-raw → shop-clear, incl. start-up) | {filter_rate:,.0f} | "
         f"≥ 25,000 | ConsumerPerformance {consumer_rate:,.0f} records/s |",
     ]
-    with RESULTS.open("a") as out:
-        out.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(lines)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient
 
 from pokupai_lib.certs import CertFiles, cert_files
-from pokupai_lib.clients import client_config
+from pokupai_lib.clients import client_config, tls_context
 from pokupai_lib.config import ClusterName, LabConfig
 
 __all__ = ["AccessOutcome", "RoundTrip", "attempt_metadata", "attempt_produce",
@@ -40,9 +40,7 @@ def attempt_tls_handshake(who: str, cfg: LabConfig, port: int, identity: CertFil
     In TLS 1.3 the server checks the client certificate after the client has finished its
     side, so a refusal arrives as an alert on the first read; silence means it was accepted.
     """
-    context = ssl.create_default_context(cafile=str(cfg.paths.certs / "ca.crt"))
-    if identity is not None:
-        context.load_cert_chain(str(identity.cert), str(identity.key))
+    context = tls_context(cfg, identity)
     action = f"TLS handshake with localhost:{port}"
     try:
         with socket.create_connection(("localhost", port), timeout=wait_s) as raw, \

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from pokupai_lib.certs import cert_files, store_password
+from pokupai_lib.certs import CertFiles, cert_files, store_password
 from pokupai_lib.config import ClusterName, LabConfig
 
 __all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
-           "kafka_client_logger", "write_properties"]
+           "kafka_client_logger", "tls_context", "write_properties"]
 
 
 def kafka_client_logger(cfg: LabConfig) -> logging.Logger:
@@ -63,6 +64,14 @@ def foreign_client_config(cfg: LabConfig, cluster: ClusterName, **overrides: Any
 def admin_client(cfg: LabConfig, cluster: ClusterName = "primary") -> AdminClient:
     """An AdminClient authenticated as ``admin`` (a super user)."""
     return AdminClient(client_config(cfg, cluster, "admin"))
+
+
+def tls_context(cfg: LabConfig, identity: CertFiles | None) -> ssl.SSLContext:
+    """A TLS client context trusting the lab CA, presenting ``identity`` (None: no certificate)."""
+    context = ssl.create_default_context(cafile=str(cfg.paths.certs / "ca.crt"))
+    if identity is not None:
+        context.load_cert_chain(str(identity.cert), str(identity.key))
+    return context
 
 
 def write_properties(path: Path, props: dict[str, str]) -> Path:

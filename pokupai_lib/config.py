@@ -21,6 +21,7 @@ __all__ = [
     "KafkaNode",
     "LabConfig",
     "LabPaths",
+    "LoopbackService",
     "RegistryConfig",
     "TopicSpec",
     "Versions",
@@ -192,17 +193,24 @@ class PrimaryTopics(BaseModel):
         ]
 
 
-class RegistryConfig(BaseModel):
-    """The schema registry (Apicurio, Confluent-compatible API) on loopback."""
+class LoopbackService(BaseModel):
+    """A service of the lab listening on loopback: where it is and how long it may take."""
 
     host: str = "127.0.0.1"
-    port: int = 8081
-    heap_mb: int = 320
-    ready_timeout_s: float = 120.0
+    port: int
+    ready_timeout_s: float = 60.0
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+class RegistryConfig(LoopbackService):
+    """The schema registry (Apicurio, Confluent-compatible API)."""
+
+    port: int = 8081
+    heap_mb: int = 320
+    ready_timeout_s: float = 120.0
 
     @property
     def ccompat_url(self) -> str:
@@ -210,31 +218,19 @@ class RegistryConfig(BaseModel):
         return f"{self.url}/apis/ccompat/v7"
 
 
-class FilterConfig(BaseModel):
+class FilterConfig(LoopbackService):
     """The exactly-once ban filter: its consumer group, transactional id and stats port."""
 
-    host: str = "127.0.0.1"
     port: int = 6069
     group_id: str = "filter"
     transactional_id: str = "filter-0"
     batch_size: int = 10_000
-    ready_timeout_s: float = 60.0
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
 
-class BanApiConfig(BaseModel):
-    """The ban-words API on loopback."""
+class BanApiConfig(LoopbackService):
+    """The ban-words API."""
 
-    host: str = "127.0.0.1"
     port: int = 6068
-    ready_timeout_s: float = 60.0
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
 
 class LabConfig(BaseSettings):

@@ -14,7 +14,7 @@ from confluent_kafka import KafkaException
 
 from pokupai_lib.artifacts import ensure_kafka_libs, java_executable, kafka_libs_dir
 from pokupai_lib.certs import cert_files
-from pokupai_lib.clients import admin_client, jvm_ssl_properties, write_properties
+from pokupai_lib.clients import admin_client, jvm_ssl_properties, tls_context, write_properties
 from pokupai_lib.config import ClusterConfig, ClusterName, KafkaNode, LabConfig
 from pokupai_lib.errors import ClusterError, LabError, StateDirError
 from pokupai_lib.supervisor import ProbeResult, ServiceSpec, Supervisor
@@ -139,9 +139,7 @@ def format_storage(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode, clus
 
 def tls_probe(cfg: LabConfig, port: int) -> ProbeResult:
     """Pass when the listener on ``port`` completes an mTLS handshake as ``admin``."""
-    context = ssl.create_default_context(cafile=str(cfg.paths.certs / "ca.crt"))
-    files = cert_files(cfg.paths.certs, "admin")
-    context.load_cert_chain(str(files.cert), str(files.key))
+    context = tls_context(cfg, cert_files(cfg.paths.certs, "admin"))
     try:
         with socket.create_connection(("localhost", port), timeout=2.0) as raw, \
                 context.wrap_socket(raw, server_hostname="localhost"):

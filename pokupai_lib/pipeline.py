@@ -14,6 +14,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import Schema
 
+from pokupai_lib.ban_api_client import BanApiClient
 from pokupai_lib.ban_rules import BanList
 from pokupai_lib.ban_topic import BanTopic
 from pokupai_lib.catalog import Catalog, generate_catalog, write_shop_files
@@ -162,11 +163,11 @@ def republish(cfg: LabConfig, product: dict[str, Any]) -> None:
         raise LabError(f"republishing {product['product_id']} failed: {result.problems}")
 
 
-def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: Any) -> pd.DataFrame:
+def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: BanApiClient) -> pd.DataFrame:
     """Ban a word of an allowed product live, re-publish it, watch it leave ``shop-clear``.
 
     Then lift the ban and re-publish once more, so the platform ends as it began.
-    ``api`` is a BanApiClient. Returns one row per step.
+    Returns one row per step.
     """
     product = next(p for p in catalog.products if p["product_id"] not in catalog.banned_ids)
     word, pid = product["brand"], product["product_id"]

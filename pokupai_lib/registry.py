@@ -22,15 +22,24 @@ __all__ = ["REGISTRY_SERVICE", "ensure_registry_dist", "registry_client", "regis
 REGISTRY_SERVICE = "schema-registry"
 
 
+def _registry_home(cfg: LabConfig) -> Path:
+    return cfg.paths.cache / "jvm" / f"apicurio-registry-{cfg.versions.apicurio}"
+
+
+def _runner_jar(home: Path) -> Path | None:
+    runners = sorted(home.rglob("*-runner.jar")) or sorted(home.rglob("quarkus-run.jar"))
+    return runners[0] if runners else None
+
+
 def ensure_registry_dist(cfg: LabConfig) -> Path:
     """The runnable Apicurio jar of the pinned version, fetched and unpacked once."""
-    version = cfg.versions.apicurio
-    home = fetch_distribution(f"io.apicurio:apicurio-registry-app:{version}:tar.gz:all",
-                              cfg.paths.cache / "jvm" / f"apicurio-registry-{version}")
-    runners = sorted(home.rglob("*-runner.jar")) or sorted(home.rglob("quarkus-run.jar"))
-    if not runners:
+    home = fetch_distribution(
+        f"io.apicurio:apicurio-registry-app:{cfg.versions.apicurio}:tar.gz:all",
+        _registry_home(cfg))
+    runner = _runner_jar(home)
+    if runner is None:
         raise ArtifactError(f"no runnable jar in {home}; run `make clean` and retry")
-    return runners[0]
+    return runner
 
 
 def registry_spec(cfg: LabConfig) -> ServiceSpec:
@@ -49,8 +58,8 @@ def registry_spec(cfg: LabConfig) -> ServiceSpec:
         "apicurio.datasource.password": "sa",
         "apicurio.ccompat.legacy-id-mode.enabled": "true",
     }
-    jar = cfg.paths.cache / "jvm" / f"apicurio-registry-{cfg.versions.apicurio}"
-    runner = next(iter(sorted(jar.rglob("*-runner.jar"))), jar / "apicurio-registry-runner.jar")
+    # Buildable before the download (for `pokupai status`); start_registry fetches first.
+    runner = _runner_jar(_registry_home(cfg)) or _registry_home(cfg) / "not-downloaded-yet.jar"
     return ServiceSpec(
         name=REGISTRY_SERVICE,
         command=[java_executable(), f"-Xms{reg.heap_mb // 2}m", f"-Xmx{reg.heap_mb}m",
