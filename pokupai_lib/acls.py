@@ -1,4 +1,4 @@
-"""The design's least-privilege ACLs for the primary cluster, reconciled idempotently.
+"""The design's least-privilege ACLs for both clusters, reconciled idempotently.
 
 Grants are literal or prefixed, never wildcard; ``intruder`` has none on purpose.
 """
@@ -19,16 +19,17 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from pokupai_lib.config import LabConfig
+from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import ClusterError
 
 __all__ = ["AclGrant", "AclKey", "acls_frame", "current_acls", "designed_acls", "ensure_acls",
-           "primary_grants"]
+           "grants_for", "primary_grants", "secondary_grants"]
 
 AclKey = tuple[str, str, str, str, str, str]  # principal, resource type, name, pattern, op, host
 _TIMEOUT_S = 30
 
 R, W, D = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE
+C, DC, AC = AclOperation.CREATE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS
 TOPIC, GROUP, TXN = ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID
 LITERAL, PREFIXED = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 
@@ -52,7 +53,6 @@ class AclGrant:
 def primary_grants(cfg: LabConfig) -> list[AclGrant]:
     """Every grant the design gives on the primary cluster."""
     t = cfg.topics
-    mirrored = (t.shop_clear, t.client_searches)
     return [
         AclGrant("shop-publisher", TOPIC, t.shop_raw, (W, D)),
         AclGrant("banwords-api", TOPIC, t.ban_words, (R, W, D)),
@@ -64,11 +64,31 @@ def primary_grants(cfg: LabConfig) -> list[AclGrant]:
         AclGrant("filter", GROUP, "filter", (R,), PREFIXED),
         AclGrant("filter", TXN, "filter", (W, D), PREFIXED),
         AclGrant("client-api", TOPIC, t.client_searches, (W, D)),
-        *(AclGrant("mirror", TOPIC, name, (R, D, AclOperation.DESCRIBE_CONFIGS))
-          for name in mirrored),
-        AclGrant("mirror", TOPIC, "mm2-offset-syncs.", (AclOperation.CREATE, R, W, D), PREFIXED),
-        AclGrant("mirror", ResourceType.BROKER, "kafka-cluster", (D,)),
+        *(AclGrant("mirror", TOPIC, name, (R, D, DC)) for name in cfg.mirrored_topics),
+        # MirrorMaker 2 keeps its offset syncs beside the source (offset-syncs.topic.location).
+        AclGrant("mirror", TOPIC, "mm2-offset-syncs.", (C, R, W, D, DC), PREFIXED),
     ]
+
+
+def secondary_grants(cfg: LabConfig) -> list[AclGrant]:
+    """Every grant the design gives on the secondary cluster."""
+    mirror, connect = cfg.mirror, cfg.connect
+    return [
+        # Mirrored topics (<source>.<topic>) and the checkpoints topic share the source prefix;
+        # topic configs are synced, hence ALTER_CONFIGS.
+        AclGrant("mirror", TOPIC, f"{mirror.source}.", (C, R, W, D, DC, AC), PREFIXED),
+        AclGrant("mirror", TOPIC, "mm2-", (C, R, W, D, DC), PREFIXED),
+        AclGrant("mirror", TOPIC, "heartbeats", (C, R, W, D, DC)),
+        AclGrant("mirror", GROUP, mirror.worker_group, (R, D)),
+        AclGrant("connect", TOPIC, mirror.remote_topic(cfg.topics.shop_clear), (R, D)),
+        AclGrant("connect", TOPIC, connect.prefix, (C, R, W, D, DC), PREFIXED),
+        AclGrant("connect", GROUP, connect.prefix, (R, D), PREFIXED),
+    ]
+
+
+def grants_for(cfg: LabConfig, cluster: ClusterName) -> list[AclGrant]:
+    """The designed grants of one cluster."""
+    return primary_grants(cfg) if cluster == "primary" else secondary_grants(cfg)
 
 
 def _enum_name(value: object) -> str:
