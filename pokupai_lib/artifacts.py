@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 
-__all__ = ["ensure_kafka_libs", "fetch_distribution", "java_executable", "kafka_libs_dir",
-           "resolve_dependencies"]
+__all__ = ["connect_plugins_dir", "ensure_kafka_libs", "fetch_distribution", "java_executable",
+           "kafka_libs_dir", "resolve_dependencies"]
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # 2.8's copy does not resolve the artifact's parent POM, which Central lacks for some
@@ -62,7 +63,8 @@ def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -
 
 
 def fetch_distribution(coordinates: str, out_dir: Path) -> Path:
-    """Download one archive (``group:artifact:version:type:classifier``) and unpack it once.
+    """Download one archive (``group:artifact:version:type[:classifier]``, tar.gz or zip) and
+    unpack it once.
 
     Returns ``out_dir`` holding the unpacked files. Raises ArtifactError with Maven's answer.
     """
@@ -74,17 +76,29 @@ def fetch_distribution(coordinates: str, out_dir: Path) -> Path:
                f"-DoutputDirectory={partial}"]
     result = subprocess.run(command, capture_output=True, text=True, check=False,  # noqa: S603
                             cwd=partial)
-    archives = list(partial.glob("*.tar.gz"))
+    archives = [*partial.glob("*.tar.gz"), *partial.glob("*.zip")]
     if result.returncode != 0 or len(archives) != 1:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
         raise ArtifactError(f"Maven could not fetch {coordinates}:\n{tail}")
-    with tarfile.open(archives[0]) as archive:
-        archive.extractall(partial, filter="data")
+    _unpack(archives[0], partial)
     archives[0].unlink()
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     (out_dir / _COMPLETE).touch()
     return out_dir
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    if archive.suffix != ".zip":
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+        return
+    with zipfile.ZipFile(archive) as zipped:
+        for info in zipped.infolist():
+            target = Path(zipped.extract(info, into))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:  # zipfile drops the permission bits; scripts must stay executable
+                target.chmod(mode)
 
 
 def kafka_libs_dir(cfg: LabConfig) -> Path:
@@ -98,3 +112,8 @@ def ensure_kafka_libs(cfg: LabConfig) -> Path:
         cfg.paths.infra / "maven" / "kafka" / "pom.xml", kafka_libs_dir(cfg),
         {"kafka.version": cfg.versions.kafka, "scala.version": cfg.versions.scala,
          "log4j.version": cfg.versions.log4j})
+
+
+def connect_plugins_dir(cfg: LabConfig) -> Path:
+    """Kafka Connect's ``plugin.path``: one sub-directory per connector plugin."""
+    return cfg.paths.cache / "jvm" / "connect-plugins"

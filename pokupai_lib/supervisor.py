@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psutil
 
@@ -87,6 +87,9 @@ class ServiceSpec:
     cwd: Path | None = None
     ready_timeout_s: float = 60.0
     stop_timeout_s: float = 30.0
+    # Run as this user (and its group only) instead of the caller, e.g. for programs that
+    # refuse to run as root.
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,12 @@ class Supervisor:
         with self.log_file(spec.name).open("ab") as log:
             log.write(f"\n=== {_now()} starting {spec.name}: {' '.join(spec.command)}\n".encode())
             log.flush()
+            identity: dict[str, Any] = (
+                {"user": spec.user, "group": spec.user, "extra_groups": []} if spec.user else {})
             proc = subprocess.Popen(  # noqa: S603 - commands are built by the library
                 list(spec.command), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, cwd=spec.cwd, env={**os.environ, **spec.env},
-                start_new_session=True)
+                start_new_session=True, **identity)
         record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
                   "command": list(spec.command), "started_at": _now()}
         self.pid_file(spec.name).write_text(json.dumps(record))
