@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 from pokupai_lib.ban_rules import BanKind, BanList
 from pokupai_lib.ban_topic import BanTopic, ban_key
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.rest_validation import explain_validation
 
 __all__ = ["MAX_BULK_ITEMS", "MAX_TERM_LENGTH", "create_app"]
 
@@ -157,18 +157,6 @@ def _router(res: BanResource) -> APIRouter:
     return router
 
 
-async def _explain_validation(_request: Request, exc: Exception) -> JSONResponse:
-    """422 naming each offending item (``words[2]``) and why, instead of pydantic's dump."""
-    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
-    problems = []
-    for error in exc.errors():
-        location = [str(p) for p in error["loc"] if p != "body"]
-        field = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in location).lstrip(".")
-        message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append({"field": field or "body", "error": message})
-    return JSONResponse(status_code=422, content={"detail": problems})
-
-
 def create_app(cfg: LabConfig | None = None) -> FastAPI:
     """The app factory (``uvicorn --factory pokupai_lib.banwords_api:create_app``)."""
     config = cfg or load_config()
@@ -182,7 +170,7 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
         service.stop.set()
 
     app = FastAPI(title="«Покупай выгодно» ban-words API", lifespan=lifespan)
-    app.add_exception_handler(RequestValidationError, _explain_validation)
+    app.add_exception_handler(RequestValidationError, explain_validation)
     for res in RESOURCES:
         app.include_router(_router(res))
 

@@ -16,12 +16,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "BanApiConfig",
+    "ClientApiConfig",
     "ClusterConfig",
+    "ConnectConfig",
+    "ElasticConfig",
     "FilterConfig",
     "KafkaNode",
     "LabConfig",
     "LabPaths",
     "LoopbackService",
+    "MirrorConfig",
     "RegistryConfig",
     "TopicSpec",
     "Versions",
@@ -52,11 +56,12 @@ def project_root() -> Path:
 class Versions(BaseModel):
     """Every downloaded artifact's version, pinned here and nowhere else."""
 
-    kafka: str = "4.4.0"
+    kafka: str = "4.3.1"
     scala: str = "2.13"
     log4j: str = "2.25.5"
     # 3.0.x is the newest Apicurio line that runs on Java 17 (3.1+ needs Java 21).
     apicurio: str = "3.0.9"
+    elasticsearch: str = "8.19.21"
 
 
 class LabPaths(BaseModel):
@@ -233,6 +238,66 @@ class BanApiConfig(LoopbackService):
     port: int = 6068
 
 
+class MirrorConfig(BaseModel):
+    """MirrorMaker 2 in dedicated mode, replicating primary → secondary as principal ``mirror``."""
+
+    source: ClusterName = "primary"
+    target: ClusterName = "secondary"
+    heap_mb: int = 320
+    ready_timeout_s: float = 120.0
+    refresh_interval_s: int = 10
+
+    @property
+    def worker_group(self) -> str:
+        """The Connect worker group MirrorMaker 2 forms on the target (``<source>-mm2``)."""
+        return f"{self.source}-mm2"
+
+    def remote_topic(self, topic: str) -> str:
+        """The name DefaultReplicationPolicy gives ``topic`` on the target."""
+        return f"{self.source}.{topic}"
+
+
+class ConnectConfig(LoopbackService):
+    """Kafka Connect (distributed) on the secondary cluster, principal ``connect``."""
+
+    port: int = 8083
+    heap_mb: int = 384
+    ready_timeout_s: float = 120.0
+    group_id: str = "connect-cluster"
+    # Every topic and group of Connect starts with this, so its ACLs are prefixed grants.
+    prefix: str = "connect-"
+    sink_name: str = "products-es-sink"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.prefix}dlq-{self.sink_name}"
+
+    @property
+    def internal_topics(self) -> tuple[str, str, str]:
+        """Config, offset and status topics of the worker group."""
+        return (f"{self.prefix}configs", f"{self.prefix}offsets", f"{self.prefix}status")
+
+
+class ElasticConfig(LoopbackService):
+    """One Elasticsearch node holding the ``products`` index."""
+
+    port: int = 9200
+    transport_port: int = 9300
+    heap_mb: int = 512
+    ready_timeout_s: float = 180.0
+    index: str = "products"
+    # The distribution refuses to run as root; the lab runs it as this unprivileged user.
+    run_as: str = "pokupai-es"
+
+
+class ClientApiConfig(LoopbackService):
+    """The client API: search (and, later, recommendations)."""
+
+    port: int = 6078
+    search_size: int = 10
+    es_timeout_s: float = 2.0
+
+
 class LabConfig(BaseSettings):
     """The whole lab's settings; see the module docstring for overrides."""
 
@@ -247,6 +312,10 @@ class LabConfig(BaseSettings):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     filter: FilterConfig = Field(default_factory=FilterConfig)
     ban_api: BanApiConfig = Field(default_factory=BanApiConfig)
+    mirror: MirrorConfig = Field(default_factory=MirrorConfig)
+    connect: ConnectConfig = Field(default_factory=ConnectConfig)
+    elastic: ElasticConfig = Field(default_factory=ElasticConfig)
+    client_api: ClientApiConfig = Field(default_factory=ClientApiConfig)
     principals: tuple[str, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30
@@ -260,6 +329,11 @@ class LabConfig(BaseSettings):
     def super_users(self) -> tuple[str, ...]:
         """Kafka principals with every right: the six brokers and ``admin``."""
         return tuple(f"User:CN={name}" for name in (*self.broker_names, "admin"))
+
+    @property
+    def mirrored_topics(self) -> tuple[str, ...]:
+        """The primary topics MirrorMaker 2 copies to the secondary."""
+        return (self.topics.shop_clear, self.topics.client_searches)
 
     def cluster(self, name: ClusterName) -> ClusterConfig:
         return self.primary if name == "primary" else self.secondary

@@ -6,9 +6,11 @@ __all__ = [
     "ArtifactError",
     "CertificateError",
     "ClusterError",
+    "ConnectorError",
     "LabError",
     "MissingToolError",
     "PortBusyError",
+    "SearchIndexError",
     "ServiceNotReadyError",
     "StateDirError",
 ]
@@ -44,3 +46,11 @@ class ServiceNotReadyError(LabError):
 
 class ClusterError(LabError):
     """A Kafka cluster is not in the state an operation needs."""
+
+
+class ConnectorError(LabError):
+    """Kafka Connect refused a connector or one of its tasks failed."""
+
+
+class SearchIndexError(LabError):
+    """Elasticsearch or its ``products`` index is not in the state an operation needs."""

@@ -1,26 +1,25 @@
-"""The lab's own Python services under the supervisor: the ban-words API and the filter."""
+"""The lab's own Python services under the supervisor: ban-words API, filter, client API."""
 
 from __future__ import annotations
 
 import sys
 
-from pokupai_lib.config import LabConfig
+from pokupai_lib.config import LabConfig, LoopbackService
 from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
 
-__all__ = ["BANWORDS_API", "FILTER", "banwords_api_spec", "filter_spec",
-           "start_banwords_api", "start_filter"]
+__all__ = ["BANWORDS_API", "CLIENT_API", "FILTER", "banwords_api_spec", "client_api_spec",
+           "filter_spec", "start_banwords_api", "start_client_api", "start_filter"]
 
 BANWORDS_API = "banwords-api"
+CLIENT_API = "client-api"
 FILTER = "filter"
 
 
-def banwords_api_spec(cfg: LabConfig) -> ServiceSpec:
-    """uvicorn serving the ban-words API app factory on loopback."""
-    api = cfg.ban_api
+def _uvicorn_spec(cfg: LabConfig, name: str, factory: str, api: LoopbackService) -> ServiceSpec:
+    """uvicorn serving an app factory on loopback, ready when ``/health`` answers 200."""
     return ServiceSpec(
-        name=BANWORDS_API,
-        command=[sys.executable, "-m", "uvicorn", "--factory",
-                 "pokupai_lib.banwords_api:create_app", "--host", api.host,
+        name=name,
+        command=[sys.executable, "-m", "uvicorn", "--factory", factory, "--host", api.host,
                  "--port", str(api.port), "--no-access-log"],
         ports=(api.port,),
         probe=lambda: http_probe(f"{api.url}/health"),
@@ -28,6 +27,16 @@ def banwords_api_spec(cfg: LabConfig) -> ServiceSpec:
         stop_timeout_s=cfg.service_stop_timeout_s,
         cwd=cfg.paths.root,
     )
+
+
+def banwords_api_spec(cfg: LabConfig) -> ServiceSpec:
+    """The ban-words API."""
+    return _uvicorn_spec(cfg, BANWORDS_API, "pokupai_lib.banwords_api:create_app", cfg.ban_api)
+
+
+def client_api_spec(cfg: LabConfig) -> ServiceSpec:
+    """The client API (search, recommendations)."""
+    return _uvicorn_spec(cfg, CLIENT_API, "pokupai_lib.client_api:create_app", cfg.client_api)
 
 
 def filter_spec(cfg: LabConfig) -> ServiceSpec:
@@ -51,3 +60,8 @@ def start_banwords_api(cfg: LabConfig, supervisor: Supervisor) -> int:
 def start_filter(cfg: LabConfig, supervisor: Supervisor) -> int:
     """Start (or keep) the filter and wait until it has loaded the ban list."""
     return supervisor.start(filter_spec(cfg))
+
+
+def start_client_api(cfg: LabConfig, supervisor: Supervisor) -> int:
+    """Start (or keep) the client API and wait for /health."""
+    return supervisor.start(client_api_spec(cfg))

@@ -1,0 +1,160 @@
+"""The client API (port 6078, principal ``client-api``): product search for the shop's clients.
+
+``POST /search {"id_client", "word_search"}`` (the MVP's call) records the search in
+``client-searches`` first, then asks Elasticsearch. If Elasticsearch cannot answer, the reply
+is a 503 that says so, and the search is still recorded. ``GET /products/{product_id}`` returns
+one indexed product. (No ``from __future__ import annotations``: FastAPI reads the models.)
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
+
+from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.rest_validation import explain_validation
+from pokupai_lib.search import SearchHit, hits_from_response, search_body
+from pokupai_lib.search_events import SearchEvent, SearchRecorder
+
+__all__ = ["MAX_CLIENT_ID_LENGTH", "MAX_SEARCH_LENGTH", "create_app"]
+
+log = logging.getLogger(__name__)
+MAX_CLIENT_ID_LENGTH = 64
+MAX_SEARCH_LENGTH = 200
+
+
+def _text(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        stripped = value.strip()
+        if not stripped:
+            raise ValueError("must not be empty or whitespace only")
+        if len(stripped) > limit:
+            raise ValueError(f"is {len(stripped)} characters long, at most {limit} allowed")
+        if any(ord(ch) < 32 for ch in stripped):
+            raise ValueError("must not contain control characters")
+        return stripped
+    return AfterValidator(check)
+
+
+class SearchRequest(BaseModel):
+    """The MVP's search body."""
+
+    model_config = ConfigDict(extra="forbid")
+    id_client: Annotated[StrictStr, _text(MAX_CLIENT_ID_LENGTH)]
+    word_search: Annotated[StrictStr, _text(MAX_SEARCH_LENGTH)]
+
+
+class ProductHit(BaseModel):
+    product_id: str
+    name: str
+    price: float | None
+    currency: str | None
+    category: str | None
+    score: float
+
+
+class SearchResponse(BaseModel):
+    id_client: str
+    word_search: str
+    total: int
+    took_ms: int
+    products: list[ProductHit]
+
+
+class ClientApi:
+    """The app's state: the Elasticsearch client and the search-event recorder."""
+
+    def __init__(self, cfg: LabConfig) -> None:
+        self.cfg = cfg
+        self.index = cfg.elastic.index
+        self.es = AsyncElasticsearch(cfg.elastic.url, request_timeout=cfg.client_api.es_timeout_s,
+                                     retry_on_timeout=False, max_retries=0)
+        self.recorder = SearchRecorder(cfg)
+
+    def unavailable(self, exc: Exception) -> HTTPException:
+        reason = type(exc).__name__
+        if isinstance(exc, ApiError):
+            reason = f"{exc.meta.status} {exc.message}"
+        log.warning("Elasticsearch unavailable: %s", exc)
+        return HTTPException(503, detail=f"search is unavailable: Elasticsearch at "
+                                         f"{self.cfg.elastic.url} did not answer ({reason})")
+
+
+def _api(request: Request) -> ClientApi:
+    api: ClientApi = request.app.state.api
+    return api
+
+
+Api = Annotated[ClientApi, Depends(_api)]
+# TransportError covers connection refused and timeouts; ApiError an error answer (e.g. 5xx).
+_ES_DOWN = (TransportError, ApiError)
+
+
+def create_app(cfg: LabConfig | None = None) -> FastAPI:
+    """The app factory (``uvicorn --factory pokupai_lib.client_api:create_app``)."""
+    config = cfg or load_config()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        api = ClientApi(config)
+        api.recorder.start()
+        app.state.api = api
+        yield
+        undelivered = api.recorder.close()
+        if undelivered:
+            log.error("%d search events undelivered at shutdown", undelivered)
+        await api.es.close()
+
+    app = FastAPI(title="«Покупай выгодно» client API", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, explain_validation)
+
+    @app.post("/search")
+    async def search(body: SearchRequest, api: Api) -> SearchResponse:
+        """Record the search in ``client-searches``, then return the best matches."""
+        api.recorder.record(SearchEvent.now(body.id_client, body.word_search))
+        try:
+            response = await api.es.search(
+                index=api.index, body=search_body(body.word_search, config.client_api.search_size))
+        except _ES_DOWN as exc:
+            raise api.unavailable(exc) from exc
+        total, hits = hits_from_response(dict(response))
+        return SearchResponse(id_client=body.id_client, word_search=body.word_search,
+                              total=total, took_ms=int(response.get("took", 0)),
+                              products=[ProductHit(**_hit_fields(h)) for h in hits])
+
+    @app.get("/products/{product_id}")
+    async def product(product_id: Annotated[str, Path(min_length=1, max_length=64)],
+                      api: Api) -> dict[str, Any]:
+        """One indexed product, as the sink wrote it."""
+        try:
+            found = await api.es.get(index=api.index, id=product_id)
+        except NotFoundError:
+            raise HTTPException(404, detail=f"no product {product_id!r} in the index "
+                                            f"{api.index!r}") from None
+        except _ES_DOWN as exc:
+            raise api.unavailable(exc) from exc
+        source: dict[str, Any] = found["_source"]
+        return source
+
+    @app.get("/health")
+    async def health(api: Api) -> dict[str, Any]:
+        """Up even when Elasticsearch is not (then ``degraded``, with the reason)."""
+        try:
+            es_health = (await api.es.cluster.health(timeout="1s"))["status"]
+        except _ES_DOWN as exc:
+            es_health = f"unreachable: {type(exc).__name__}"
+        status = "ok" if es_health in ("green", "yellow") else "degraded"
+        return {"status": status, "elasticsearch": es_health,
+                "search_events": api.recorder.stats()}
+
+    return app
+
+
+def _hit_fields(hit: SearchHit) -> dict[str, Any]:
+    return {"product_id": hit.product_id, "name": hit.name, "price": hit.price,
+            "currency": hit.currency, "category": hit.category, "score": hit.score}
