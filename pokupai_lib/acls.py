@@ -82,7 +82,8 @@ def secondary_grants(cfg: LabConfig) -> list[AclGrant]:
         AclGrant("mirror", GROUP, mirror.worker_group, (R, D)),
         AclGrant("connect", TOPIC, mirror.remote_topic(cfg.topics.shop_clear), (R, D)),
         AclGrant("connect", TOPIC, connect.prefix, (C, R, W, D, DC), PREFIXED),
-        AclGrant("connect", GROUP, connect.prefix, (R, D), PREFIXED),
+        # DELETE lets Connect's offsets API reset a sink to re-index from the start.
+        AclGrant("connect", GROUP, connect.prefix, (R, D, AclOperation.DELETE), PREFIXED),
     ]
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 
-__all__ = ["connect_plugins_dir", "ensure_kafka_libs", "fetch_distribution", "java_executable",
-           "kafka_libs_dir", "resolve_dependencies"]
+__all__ = ["connect_plugins_dir", "ensure_connect_plugins", "ensure_kafka_libs",
+           "fetch_distribution", "java_executable", "kafka_libs_dir", "resolve_dependencies"]
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # 2.8's copy does not resolve the artifact's parent POM, which Central lacks for some
@@ -117,3 +117,13 @@ def ensure_kafka_libs(cfg: LabConfig) -> Path:
 def connect_plugins_dir(cfg: LabConfig) -> Path:
     """Kafka Connect's ``plugin.path``: one sub-directory per connector plugin."""
     return cfg.paths.cache / "jvm" / "connect-plugins"
+
+
+def ensure_connect_plugins(cfg: LabConfig) -> Path:
+    """The Elasticsearch sink plugin (Camel Kafka Connector + Camel's ES component)."""
+    v = cfg.versions
+    resolve_dependencies(
+        cfg.paths.infra / "maven" / "connect-es-sink" / "pom.xml",
+        connect_plugins_dir(cfg) / f"camel-es-sink-{v.camel_kafka_connector}",
+        {"ckc.version": v.camel_kafka_connector, "camel.version": v.camel})
+    return connect_plugins_dir(cfg)

@@ -8,6 +8,7 @@ inside longer words is caught.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,12 +22,33 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_BANNED_WORDS",
     "Catalog",
+    "example_product",
     "generate_catalog",
     "generate_products",
     "write_shop_files",
 ]
 
 DEFAULT_BANNED_WORDS: tuple[str, ...] = ("бан", "ченсоред", "контрафакт", "фууу")
+
+# The product JSON of DESIGN.md section 6 (the original task's example).
+_EXAMPLE: dict[str, Any] = {
+    "product_id": "12345", "name": "Умные часы XYZ",
+    "description": "Умные часы с функцией мониторинга здоровья, GPS и уведомлениями.",
+    "price": {"amount": 4999.99, "currency": "RUB"}, "category": "Электроника", "brand": "XYZ",
+    "stock": {"available": 150, "reserved": 20}, "sku": "XYZ-12345",
+    "tags": ["умные часы", "гаджеты", "технологии"],
+    "images": [{"url": "https://example.com/images/product1.jpg",
+                "alt": "Умные часы XYZ - вид спереди"}],
+    "specifications": {"weight": "50g", "dimensions": "42mm x 36mm x 10mm",
+                       "battery_life": "24 hours", "water_resistance": "IP68"},
+    "created_at": "2023-10-01T12:00:00Z", "updated_at": "2023-10-10T15:30:00Z",
+    "index": "products", "store_id": "store_001",
+}
+
+
+def example_product() -> dict[str, Any]:
+    """A fresh copy of the design's example product («Умные часы XYZ», id 12345)."""
+    return copy.deepcopy(_EXAMPLE)
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,16 @@ from typing import Annotated, Literal, TypeVar
 import typer
 
 from pokupai_lib import lab
-from pokupai_lib.acls import acls_frame, current_acls, ensure_acls, primary_grants
+from pokupai_lib.acls import acls_frame, current_acls
 from pokupai_lib.ban_rules import BanKind, BanList
 from pokupai_lib.ban_topic import BanTopic, entries_view
+from pokupai_lib.client_api_client import ClientApiClient
 from pokupai_lib.clients import admin_client
 from pokupai_lib.config import ClusterName, load_config
 from pokupai_lib.errors import LabError
 from pokupai_lib.pipeline import prepare_shop_files
 from pokupai_lib.publisher import publish_files
-from pokupai_lib.registry import registry_client
 from pokupai_lib.runner import run_notebooks
-from pokupai_lib.schema_registration import product_subject, register_product_schema
-from pokupai_lib.services import start_banwords_api, start_filter
-from pokupai_lib.topics import ensure_topics
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="The «Покупай выгодно» Kafka lab.")
@@ -46,25 +43,19 @@ def bootstrap() -> None:
 
 
 @app.command()
-def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option()] = "primary"
+def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option(
+        help="all: the whole platform; primary or secondary: that cluster only")] = "all"
        ) -> None:
-    """Start the platform: cluster(s), topics and ACLs, registry and schema, ban API, filter."""
+    """Start the platform: clusters, registry, pipeline, mirroring, Elasticsearch, Connect, API."""
     cfg = load_config()
-    names: tuple[ClusterName, ...] = (
-        ("primary", "secondary") if cluster == "all" else (cluster,))
-    ids = _run(lambda: lab.up(cfg, names))
-    admin = admin_client(cfg, "primary")
-    created = _run(lambda: ensure_topics(admin, cfg.topics.specs()))
-    added, removed = _run(lambda: ensure_acls(admin, primary_grants(cfg)))
-    schema_id = register_product_schema(registry_client(cfg), product_subject(cfg))
-    supervisor = lab.lab_supervisor(cfg)
-    _run(lambda: start_banwords_api(cfg, supervisor))
-    _run(lambda: start_filter(cfg, supervisor))
+    if cluster == "all":
+        ids = _run(lambda: lab.up_platform(cfg))
+    else:
+        names: tuple[ClusterName, ...] = (cluster,)
+        ids = _run(lambda: lab.up(cfg, names))
     for name, cluster_id in ids.items():
         typer.echo(f"{name}: cluster id {cluster_id}")
-    typer.echo(f"topics created: {created or 'none'}; ACLs added {len(added)}, "
-               f"removed {len(removed)}; product schema id {schema_id}; "
-               "ban-words API and filter running")
+    typer.echo(lab.status_frame(cfg).drop(columns="health").to_string(index=False))
 
 
 @app.command()
@@ -126,6 +117,21 @@ def publish(count: int = 1000, seed: int = 42) -> None:
                f"in {result.seconds:.1f} s ({result.rate:.0f} products/s)")
     for problem in result.problems[:20]:
         typer.echo(f"  {problem.file}:{problem.line}: {problem.reason}")
+
+
+@app.command()
+def search(text: str, client: Annotated[str, typer.Option("--client", help="id_client")] = "cli"
+           ) -> None:
+    """Search products through the client API (the search is recorded as ``client``)."""
+    response = ClientApiClient(load_config()).search_response(client, text)
+    body = response.json()
+    if response.status_code != 200:
+        typer.echo(f"error: HTTP {response.status_code}: {body.get('detail')}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{body['total']} found for {text!r} in {body['took_ms']} ms")
+    for hit in body["products"]:
+        typer.echo(f"  {hit['product_id']:>8}  {hit['score']:7.3f}  {hit['price']:>10}  "
+                   f"{hit['category']}  {hit['name']}")
 
 
 def _checked(action: Callable[[], T]) -> T:

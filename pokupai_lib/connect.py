@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from pokupai_lib.artifacts import connect_plugins_dir
+from pokupai_lib.artifacts import connect_plugins_dir, ensure_connect_plugins
 from pokupai_lib.clients import jvm_ssl_properties, write_properties
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ConnectorError
@@ -30,7 +30,9 @@ __all__ = [
     "connect_spec",
     "connector_config",
     "connector_status",
+    "reset_sink_offsets",
     "restart_failed_tasks",
+    "sink_config_file",
     "start_connect",
     "status_frame",
     "wait_until_running",
@@ -87,6 +89,7 @@ def connect_spec(cfg: LabConfig) -> ServiceSpec:
 
 def start_connect(cfg: LabConfig, supervisor: Supervisor) -> int:
     """Write the worker's properties, start (or keep) it and wait for its REST API."""
+    ensure_connect_plugins(cfg)
     write_properties(cfg.paths.state / "connect" / "connect-distributed.properties",
                      worker_properties(cfg))
     return supervisor.start(connect_spec(cfg))
@@ -99,7 +102,13 @@ def _template_values(cfg: LabConfig) -> dict[str, str]:
         "es_host": cfg.elastic.host,
         "es_port": str(cfg.elastic.port),
         "dlq_topic": cfg.connect.dlq_topic,
+        "route_file": str(cfg.paths.infra / "connect" / "es-products-route.yaml"),
     }
+
+
+def sink_config_file(cfg: LabConfig) -> Path:
+    """The products sink's connector template in ``infra/connect/``."""
+    return cfg.paths.infra / "connect" / f"{cfg.connect.sink_name}.json"
 
 
 def connector_config(cfg: LabConfig, path: Path) -> dict[str, str]:
@@ -113,6 +122,8 @@ def connector_config(cfg: LabConfig, path: Path) -> dict[str, str]:
     except KeyError as exc:
         raise ConnectorError(f"{path}: unknown placeholder ${{{exc.args[0]}}}; known: "
                              f"{', '.join(sorted(_template_values(cfg)))}") from None
+    except ValueError as exc:
+        raise ConnectorError(f"{path}: {exc}") from None
     config: dict[str, Any] = json.loads(filled)
     return {key: str(value) for key, value in config.items() if not key.startswith("_")}
 
@@ -160,6 +171,19 @@ def status_frame(status: dict[str, Any]) -> pd.DataFrame:
               "error": (task.get("trace") or "").splitlines()[0] if task.get("trace") else ""}
              for task in status.get("tasks", [])]
     return pd.DataFrame(rows)
+
+
+def reset_sink_offsets(cfg: LabConfig, name: str) -> None:
+    """Make a sink read its topics from the start again (stop, drop offsets, resume)."""
+    with _rest(cfg) as rest:
+        _raise_for(rest.put(f"/connectors/{name}/stop"), f"stopping connector {name}")
+        deadline = time.monotonic() + 30
+        while rest.get(f"/connectors/{name}/status").json()["connector"]["state"] != "STOPPED":
+            if time.monotonic() > deadline:
+                raise ConnectorError(f"connector {name} did not stop within 30 s")
+            time.sleep(0.5)
+        _raise_for(rest.delete(f"/connectors/{name}/offsets"), f"resetting {name}'s offsets")
+        _raise_for(rest.put(f"/connectors/{name}/resume"), f"resuming connector {name}")
 
 
 def restart_failed_tasks(cfg: LabConfig, name: str) -> None:

@@ -3,26 +3,60 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import pandas as pd
 
-from pokupai_lib.artifacts import ensure_kafka_libs
+from pokupai_lib.acls import ensure_acls, grants_for
+from pokupai_lib.artifacts import ensure_connect_plugins, ensure_kafka_libs
 from pokupai_lib.certs import CertReport, ensure_certificates
+from pokupai_lib.clients import admin_client
 from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.connect import (
+    CONNECT_SERVICE,
+    apply_connector,
+    connect_spec,
+    connector_config,
+    sink_config_file,
+    start_connect,
+    wait_until_running,
+)
+from pokupai_lib.elastic import (
+    ELASTIC_SERVICE,
+    elastic_spec,
+    ensure_es_dist,
+    ensure_hunspell_ru,
+    start_elastic,
+)
 from pokupai_lib.errors import MissingToolError
 from pokupai_lib.kafka_cluster import node_spec, start_cluster, stop_cluster
+from pokupai_lib.mirror import MIRROR_SERVICE, mirror_spec, start_mirror
 from pokupai_lib.preflight import find_problems
 from pokupai_lib.registry import (
     REGISTRY_SERVICE,
     ensure_registry_dist,
+    registry_client,
     registry_spec,
     start_registry,
 )
-from pokupai_lib.services import BANWORDS_API, FILTER, banwords_api_spec, filter_spec
+from pokupai_lib.schema_registration import product_subject, register_product_schema
+from pokupai_lib.services import (
+    BANWORDS_API,
+    CLIENT_API,
+    FILTER,
+    banwords_api_spec,
+    client_api_spec,
+    filter_spec,
+    start_banwords_api,
+    start_client_api,
+    start_filter,
+)
 from pokupai_lib.state import ensure_state_dir
 from pokupai_lib.supervisor import ServiceSpec, Supervisor
+from pokupai_lib.topics import ensure_topics
 
-__all__ = ["all_service_specs", "bootstrap", "down", "lab_supervisor", "status_frame", "up"]
+__all__ = ["all_service_specs", "bootstrap", "down", "lab_supervisor", "start_mirroring",
+           "start_pipeline", "start_search", "status_frame", "up", "up_platform"]
 
 
 def lab_supervisor(cfg: LabConfig) -> Supervisor:
@@ -38,6 +72,9 @@ def bootstrap(cfg: LabConfig) -> CertReport:
     ensure_state_dir(cfg)
     ensure_kafka_libs(cfg)
     ensure_registry_dist(cfg)
+    ensure_es_dist(cfg)
+    ensure_hunspell_ru(cfg)
+    ensure_connect_plugins(cfg)
     return ensure_certificates(cfg)
 
 
@@ -45,7 +82,8 @@ def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:
     """Every service the lab knows, in start order."""
     nodes = [node_spec(cfg, cluster, node)
              for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
-    return [*nodes, registry_spec(cfg), banwords_api_spec(cfg), filter_spec(cfg)]
+    return [*nodes, registry_spec(cfg), banwords_api_spec(cfg), filter_spec(cfg),
+            mirror_spec(cfg), elastic_spec(cfg), connect_spec(cfg), client_api_spec(cfg)]
 
 
 def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict[str, str]:
@@ -57,11 +95,52 @@ def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict
     return ids
 
 
+def start_pipeline(cfg: LabConfig) -> int:
+    """Primary topics and ACLs, the product schema, the ban-words API and the filter."""
+    admin = admin_client(cfg, "primary")
+    ensure_topics(admin, cfg.topics.specs())
+    ensure_acls(admin, grants_for(cfg, "primary"))
+    schema_id = register_product_schema(registry_client(cfg), product_subject(cfg))
+    supervisor = lab_supervisor(cfg)
+    start_banwords_api(cfg, supervisor)
+    start_filter(cfg, supervisor)
+    return schema_id
+
+
+def start_mirroring(cfg: LabConfig) -> int:
+    """The secondary's ACLs, then MirrorMaker 2 (the secondary cluster must be up)."""
+    ensure_acls(admin_client(cfg, cfg.mirror.target), grants_for(cfg, cfg.mirror.target))
+    return start_mirror(cfg, lab_supervisor(cfg))
+
+
+def start_search(cfg: LabConfig) -> dict[str, Any]:
+    """Elasticsearch, Kafka Connect with the products sink (RUNNING), and the client API."""
+    supervisor = lab_supervisor(cfg)
+    start_elastic(cfg, supervisor)
+    start_connect(cfg, supervisor)
+    sink = cfg.connect.sink_name
+    apply_connector(cfg, sink, connector_config(cfg, sink_config_file(cfg)))
+    status = wait_until_running(cfg, sink)
+    start_client_api(cfg, supervisor)
+    return status
+
+
+def up_platform(cfg: LabConfig) -> dict[str, str]:
+    """Everything: both clusters, registry, pipeline, mirroring, search; return cluster ids."""
+    ids = up(cfg, ("primary", "secondary"))
+    start_pipeline(cfg)
+    start_mirroring(cfg)
+    start_search(cfg)
+    return ids
+
+
 def down(cfg: LabConfig) -> list[str]:
     """Stop every service, keeping data; return the names that were running."""
     supervisor = lab_supervisor(cfg)
     stopped: list[str] = []
-    for services in ([FILTER, BANWORDS_API], [REGISTRY_SERVICE]):  # clients before servers
+    clients_first = ([CLIENT_API, FILTER, BANWORDS_API, CONNECT_SERVICE, MIRROR_SERVICE],
+                     [REGISTRY_SERVICE, ELASTIC_SERVICE])
+    for services in clients_first:
         stopped += supervisor.stop_many(services, cfg.service_stop_timeout_s)
     for cluster in ("secondary", "primary"):
         stopped += stop_cluster(cfg, cluster, supervisor)

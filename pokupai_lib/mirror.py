@@ -49,6 +49,9 @@ def mirror_properties(cfg: LabConfig) -> dict[str, str]:
         # ACLs are the lab's own, per cluster; copying them would need cluster-wide rights.
         "sync.topic.acls.enabled": "false",
         "tasks.max": "1",
+        # The filter writes shop-clear in transactions: copy committed records only, never
+        # those of an aborted transaction (the consumer's default is read_uncommitted).
+        f"{source}.consumer.isolation.level": "read_committed",
         # acks=all and idempotence on the copy, so a broker restart loses or repeats nothing.
         f"{flow}.producer.override.acks": "all",
         f"{flow}.producer.override.enable.idempotence": "true",

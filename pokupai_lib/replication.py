@@ -11,17 +11,24 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from confluent_kafka import Consumer, TopicPartition
+from matplotlib.axes import Axes
 
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import ClusterError
+from pokupai_lib.mirror import MIRROR_SERVICE, start_mirror
+from pokupai_lib.pipeline import wait_for_filter
+from pokupai_lib.publisher import publish_files
+from pokupai_lib.supervisor import Supervisor
 from pokupai_lib.topic_reader import end_offsets, read_range
 
-__all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report",
-           "wait_for_mirror"]
+__all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report", "plot_lag",
+           "restart_during_publish", "wait_for_mirror"]
 
 
 @dataclass(frozen=True)
@@ -139,8 +146,10 @@ class LagSampler:
         next_sample = 0.0
         try:
             while not self._stop.is_set():
-                self._drain(source, on_target=False)
+                # Target first: what it has is a subset of the source's committed records, so
+                # reading the source second never shows the target ahead.
                 self._drain(target, on_target=True)
+                self._drain(source, on_target=False)
                 now = time.time() - self._started
                 if now >= next_sample:
                     self.samples.append((now, source.records, target.records))
@@ -159,3 +168,46 @@ class LagSampler:
         frame = pd.DataFrame(self.samples, columns=["seconds", "source", "target"])
         frame["behind"] = frame["source"] - frame["target"]
         return frame
+
+
+def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.0,
+                           interval_s: float = 1.5) -> LagSampler:
+    """Publish ``paths`` one file every ``interval_s`` while MirrorMaker 2 is stopped and
+    started again; wait until the filter and the mirror have caught up; return the sampler.
+    """
+    supervisor = Supervisor(cfg.paths.pids, cfg.paths.logs)
+    sampler = LagSampler(cfg, cfg.topics.shop_clear).start()
+
+    def publish_paced() -> None:
+        for path in paths:
+            publish_files(cfg, [path], progress=False)
+            time.sleep(interval_s)
+
+    publishing = threading.Thread(target=publish_paced, name="paced-publish", daemon=True)
+    publishing.start()
+    time.sleep(interval_s)
+    sampler.mark("MirrorMaker 2 stopped")
+    supervisor.stop(MIRROR_SERVICE, cfg.service_stop_timeout_s)
+    time.sleep(down_s)
+    sampler.mark("MirrorMaker 2 started")
+    start_mirror(cfg, supervisor)
+    publishing.join()
+    wait_for_filter(cfg)
+    wait_for_mirror(cfg)
+    time.sleep(2 * sampler.interval_s)  # a last sample with both sides equal
+    sampler.stop()
+    return sampler
+
+
+def plot_lag(sampler: LagSampler) -> Axes:
+    """Records behind on the secondary over time, with the marked events."""
+    frame = sampler.frame()
+    _figure, axes = plt.subplots(figsize=(8, 3))
+    axes.plot(frame["seconds"], frame["behind"], drawstyle="steps-post")
+    for seconds, label in sampler.marks:
+        axes.axvline(seconds, color="grey", linestyle="--")
+        axes.annotate(label, (seconds, frame["behind"].max() * 0.9 or 1), rotation=90,
+                      fontsize=8, ha="right")
+    axes.set(xlabel="seconds", ylabel="records behind",
+             title=f"{sampler.topic}: replication lag primary → secondary")
+    return axes

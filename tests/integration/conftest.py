@@ -12,7 +12,7 @@ from pokupai_lib.acls import ensure_acls, primary_grants
 from pokupai_lib.clients import admin_client
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.kafka_cluster import start_cluster
-from pokupai_lib.lab import bootstrap, lab_supervisor
+from pokupai_lib.lab import bootstrap, lab_supervisor, up_platform
 from pokupai_lib.topics import ensure_topics
 
 
@@ -26,6 +26,14 @@ def cfg() -> LabConfig:
     ensure_topics(admin, config.topics.specs())
     ensure_acls(admin, primary_grants(config))
     return config
+
+
+@pytest.fixture(scope="session")
+def platform(cfg: LabConfig) -> LabConfig:
+    """The whole platform running: both clusters, pipeline, MirrorMaker 2, Elasticsearch,
+    Connect with the products sink, and the client API."""
+    up_platform(cfg)
+    return cfg
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
+from pokupai_lib.catalog import example_product
 from pokupai_lib.product_schema import (
     DEFAULT_SCHEMA_PATH,
     parsed_schema,
@@ -23,20 +24,7 @@ SCHEMAS = DEFAULT_SCHEMA_PATH.parent
 V2 = SCHEMAS / "product-v2.avsc"
 INCOMPATIBLE = SCHEMAS / "product-incompatible.avsc"
 
-# The product JSON of DESIGN.md section 6.
-EXAMPLE: dict[str, Any] = {
-    "product_id": "12345", "name": "Умные часы XYZ",
-    "description": "Умные часы с функцией мониторинга здоровья, GPS и уведомлениями.",
-    "price": {"amount": 4999.99, "currency": "RUB"}, "category": "Электроника", "brand": "XYZ",
-    "stock": {"available": 150, "reserved": 20}, "sku": "XYZ-12345",
-    "tags": ["умные часы", "гаджеты", "технологии"],
-    "images": [{"url": "https://example.com/images/product1.jpg",
-                "alt": "Умные часы XYZ - вид спереди"}],
-    "specifications": {"weight": "50g", "dimensions": "42mm x 36mm x 10mm",
-                       "battery_life": "24 hours", "water_resistance": "IP68"},
-    "created_at": "2023-10-01T12:00:00Z", "updated_at": "2023-10-10T15:30:00Z",
-    "index": "products", "store_id": "store_001",
-}
+EXAMPLE: dict[str, Any] = example_product()
 
 
 def _changed(**changes: Any) -> dict[str, Any]:

@@ -1,0 +1,62 @@
+"""MirrorMaker 2 primary → secondary against the real clusters (issue 4)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pokupai_lib.clients import admin_client
+from pokupai_lib.config import LabConfig
+from pokupai_lib.pipeline import prepare_shop_files, wait_for_filter
+from pokupai_lib.publisher import publish_files
+from pokupai_lib.replication import restart_during_publish, wait_for_mirror
+from pokupai_lib.topics import describe_topics
+
+
+def _first_id() -> int:
+    return random.randint(100_000_000, 900_000_000)  # noqa: S311 - test data
+
+
+def test_mirrored_and_internal_topics_have_replication_factor_3(platform: LabConfig) -> None:
+    cfg = platform
+    secondary = [cfg.mirror.remote_topic(t) for t in cfg.mirrored_topics] + [
+        "primary.checkpoints.internal", "heartbeats", "mm2-configs.primary.internal",
+        "mm2-offsets.primary.internal", "mm2-status.primary.internal"]
+    on_secondary = describe_topics(admin_client(cfg, "secondary"), secondary)
+    on_primary = describe_topics(admin_client(cfg, "primary"),
+                                 ["mm2-offset-syncs.secondary.internal"])
+    assert set(on_secondary["replication_factor"]) == {3}
+    assert set(on_primary["replication_factor"]) == {3}
+
+
+def test_mirrored_records_equal_the_source(platform: LabConfig) -> None:
+    cfg = platform
+    _catalog, paths = prepare_shop_files(cfg, 400, seed=4101, first_id=_first_id(),
+                                         with_bad_lines=False)
+    assert publish_files(cfg, paths, progress=False).sent == 400
+    wait_for_filter(cfg)
+    report = wait_for_mirror(cfg)
+    shop_clear = report.set_index("topic").loc[cfg.topics.shop_clear]
+    assert shop_clear["source_records"] >= 400
+    assert shop_clear["target_records"] == shop_clear["source_records"]
+    assert (report["missing"] == 0).all()
+    assert (report["repeated"] == 0).all()
+
+
+@pytest.mark.slow
+def test_replication_resumes_without_loss_after_mirror_maker_restart(
+        platform: LabConfig) -> None:
+    cfg = platform
+    _catalog, paths = prepare_shop_files(cfg, 1200, seed=4102, first_id=_first_id(),
+                                         with_bad_lines=False)
+    sampler = restart_during_publish(cfg, paths, down_s=4.0, interval_s=1.0)
+    lag = sampler.frame()
+    report = wait_for_mirror(cfg)
+    assert [label for _s, label in sampler.marks] == ["MirrorMaker 2 stopped",
+                                                     "MirrorMaker 2 started"]
+    assert lag["behind"].max() > 0, "records published while MM2 was down must lag"
+    assert lag["behind"].iloc[-1] == 0
+    assert report["in_sync"].all()
+    assert (report["missing"] == 0).all()
+    assert (report["repeated"] == 0).all()
