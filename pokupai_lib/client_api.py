@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
 
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.rest_validation import explain_validation
-from pokupai_lib.search import SearchHit, hits_from_response, search_body
+from pokupai_lib.search import FILTER_PATH, SearchHit, hits_from_response, search_body
 from pokupai_lib.search_events import SearchEvent, SearchRecorder
 
 __all__ = ["MAX_CLIENT_ID_LENGTH", "MAX_SEARCH_LENGTH", "create_app"]
@@ -119,7 +119,8 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
         api.recorder.record(SearchEvent.now(body.id_client, body.word_search))
         try:
             response = await api.es.search(
-                index=api.index, body=search_body(body.word_search, config.client_api.search_size))
+                index=api.index, body=search_body(body.word_search, config.client_api.search_size),
+                filter_path=FILTER_PATH)
         except _ES_DOWN as exc:
             raise api.unavailable(exc) from exc
         total, hits = hits_from_response(dict(response))

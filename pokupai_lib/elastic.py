@@ -9,9 +9,11 @@ as root, so under root the node runs as the unprivileged ``cfg.elastic.run_as`` 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -29,6 +31,7 @@ __all__ = ["ELASTIC_SERVICE", "analyze", "elastic_client", "elastic_spec", "ensu
            "ensure_hunspell_ru", "ensure_products_index", "index_count", "start_elastic",
            "template_body"]
 
+log = logging.getLogger(__name__)
 ELASTIC_SERVICE = "elasticsearch"
 _DICTIONARY_FILES = ("ru_RU.aff", "ru_RU.dic")
 
@@ -104,6 +107,23 @@ def _run_as(cfg: LabConfig) -> str | None:
     return user
 
 
+def _let_traverse(paths: list[Path]) -> list[Path]:
+    """Give "others" the search bit on every ancestor of ``paths`` lacking it, so the node's
+    user can reach its home and state inside a checkout under, e.g., a 0700 home directory.
+    Only traversal is granted, not listing. Returns the directories changed."""
+    changed = []
+    for path in paths:
+        for directory in path.resolve().parents:
+            mode = directory.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                directory.chmod(mode | stat.S_IXOTH)
+                changed.append(directory)
+    if changed:
+        log.warning("granted o+x (traverse only) on %s for the Elasticsearch user",
+                    ", ".join(map(str, changed)))
+    return changed
+
+
 def _state_dir(cfg: LabConfig) -> Path:
     return cfg.paths.state / "elasticsearch"
 
@@ -132,6 +152,7 @@ def _prepare_state(cfg: LabConfig, home: Path, user: str | None) -> Path:
     if user is not None:
         for path in (state, *state.rglob("*")):
             shutil.chown(path, user, user)
+        _let_traverse([state, home])
     return conf
 
 

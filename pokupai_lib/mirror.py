@@ -52,9 +52,12 @@ def mirror_properties(cfg: LabConfig) -> dict[str, str]:
         # The filter writes shop-clear in transactions: copy committed records only, never
         # those of an aborted transaction (the consumer's default is read_uncommitted).
         f"{source}.consumer.isolation.level": "read_committed",
-        # acks=all and idempotence on the copy, so a broker restart loses or repeats nothing.
-        f"{flow}.producer.override.acks": "all",
-        f"{flow}.producer.override.enable.idempotence": "true",
+        # acks=all and idempotence on the copy, so a broker restart loses or repeats nothing;
+        # a short linger batches the copy instead of one request per record under load.
+        f"{target}.producer.acks": "all",
+        f"{target}.producer.enable.idempotence": "true",
+        f"{target}.producer.linger.ms": "20",
+        f"{target}.producer.compression.type": "lz4",
         "offset.flush.interval.ms": "2000",
         **dict.fromkeys(_REPLICATION_FACTOR_KEYS, "3"),
     }

@@ -20,7 +20,8 @@ def _uvicorn_spec(cfg: LabConfig, name: str, factory: str, api: LoopbackService)
     return ServiceSpec(
         name=name,
         command=[sys.executable, "-m", "uvicorn", "--factory", factory, "--host", api.host,
-                 "--port", str(api.port), "--no-access-log"],
+                 "--port", str(api.port), "--no-access-log", "--loop", "uvloop",
+                 "--http", "httptools"],
         ports=(api.port,),
         probe=lambda: http_probe(f"{api.url}/health"),
         ready_timeout_s=api.ready_timeout_s,

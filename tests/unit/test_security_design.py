@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from confluent_kafka.admin import AclOperation
 
-from pokupai_lib.acls import designed_acls, primary_grants
-from pokupai_lib.config import LabConfig
+from pokupai_lib.acls import designed_acls, grants_for, primary_grants, secondary_grants
+from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.kafka_cluster import node_properties
 
 
@@ -32,8 +33,9 @@ def test_durability_defaults(tmp_cfg: LabConfig) -> None:
     assert props["transaction.state.log.min.isr"] == "2"
 
 
-def test_grants_are_literal_or_prefixed_and_never_all_or_wildcard() -> None:
-    bindings = designed_acls(primary_grants(LabConfig())).values()
+@pytest.mark.parametrize("cluster", ["primary", "secondary"])
+def test_grants_are_literal_or_prefixed_and_never_all_or_wildcard(cluster: ClusterName) -> None:
+    bindings = designed_acls(grants_for(LabConfig(), cluster)).values()
     assert bindings
     assert all(b.name != "*" for b in bindings)
     assert all(b.operation != AclOperation.ALL for b in bindings)
@@ -55,3 +57,20 @@ def test_each_principal_gets_only_its_own_topics() -> None:
     publisher_ops = {op.name for g in grants if g.principal == "shop-publisher"
                      for op in g.operations}
     assert publisher_ops == {"WRITE", "DESCRIBE"}
+
+
+def test_secondary_grants_only_mirror_and_connect_within_their_names() -> None:
+    cfg = LabConfig()
+    grants = secondary_grants(cfg)
+    assert {g.principal for g in grants} == {"mirror", "connect"}
+    connect_topics = {(g.name, g.pattern.name) for g in grants
+                      if g.principal == "connect" and g.resource_type.name == "TOPIC"}
+    assert connect_topics == {("primary.shop-clear", "LITERAL"), ("connect-", "PREFIXED")}
+    connect_reads = {op.name for g in grants if g.principal == "connect"
+                     and g.name == "primary.shop-clear" for op in g.operations}
+    assert connect_reads == {"READ", "DESCRIBE"}
+    mirror_names = {g.name for g in grants if g.principal == "mirror"}
+    assert mirror_names == {"primary.", "mm2-", "heartbeats", "primary-mm2"}
+    assert all((c.prefix and g.name.startswith(c.prefix)) or g.principal != "connect"
+               or g.name == "primary.shop-clear"
+               for c in [cfg.connect] for g in grants)
