@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pokupai_lib.ban_rules import BanKind, BanList
 from pokupai_lib.ban_topic import BanTopic, ban_key
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.rest_validation import explain_validation
+from pokupai_lib.rest_validation import bounded_text, explain_validation
 
 __all__ = ["MAX_BULK_ITEMS", "MAX_TERM_LENGTH", "create_app"]
 
@@ -29,14 +29,7 @@ MAX_TERM_LENGTH = 100
 MAX_BULK_ITEMS = 1000
 
 
-def check_term(value: str) -> str:
-    """Refuse empty, whitespace-only and over-long terms with a message saying which."""
-    stripped = value.strip()
-    if not stripped:
-        raise ValueError("must not be empty or whitespace only")
-    if len(stripped) > MAX_TERM_LENGTH:
-        raise ValueError(f"is {len(stripped)} characters long, at most {MAX_TERM_LENGTH} allowed")
-    return stripped
+check_term = bounded_text(MAX_TERM_LENGTH)
 
 
 Term = Annotated[StrictStr, AfterValidator(check_term)]

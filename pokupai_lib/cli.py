@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Literal, TypeVar
 
+import httpx
 import typer
 
 from pokupai_lib import lab
@@ -123,7 +124,13 @@ def publish(count: int = 1000, seed: int = 42) -> None:
 def search(text: str, client: Annotated[str, typer.Option("--client", help="id_client")] = "cli"
            ) -> None:
     """Search products through the client API (the search is recorded as ``client``)."""
-    response = ClientApiClient(load_config()).search_response(client, text)
+    cfg = load_config()
+    try:
+        response = ClientApiClient(cfg).search_response(client, text)
+    except httpx.HTTPError as exc:
+        typer.echo(f"error: the client API at {cfg.client_api.url} did not answer ({exc}); "
+                   "start the platform with `pokupai up`", err=True)
+        raise typer.Exit(1) from None
     body = response.json()
     if response.status_code != 200:
         typer.echo(f"error: HTTP {response.status_code}: {body.get('detail')}", err=True)

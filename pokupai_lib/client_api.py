@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
 
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.rest_validation import explain_validation
+from pokupai_lib.rest_validation import bounded_text, explain_validation
 from pokupai_lib.search import FILTER_PATH, SearchHit, hits_from_response, search_body
 from pokupai_lib.search_events import SearchEvent, SearchRecorder
 
@@ -28,34 +28,12 @@ MAX_CLIENT_ID_LENGTH = 64
 MAX_SEARCH_LENGTH = 200
 
 
-def _text(limit: int) -> AfterValidator:
-    def check(value: str) -> str:
-        stripped = value.strip()
-        if not stripped:
-            raise ValueError("must not be empty or whitespace only")
-        if len(stripped) > limit:
-            raise ValueError(f"is {len(stripped)} characters long, at most {limit} allowed")
-        if any(ord(ch) < 32 for ch in stripped):
-            raise ValueError("must not contain control characters")
-        return stripped
-    return AfterValidator(check)
-
-
 class SearchRequest(BaseModel):
     """The MVP's search body."""
 
     model_config = ConfigDict(extra="forbid")
-    id_client: Annotated[StrictStr, _text(MAX_CLIENT_ID_LENGTH)]
-    word_search: Annotated[StrictStr, _text(MAX_SEARCH_LENGTH)]
-
-
-class ProductHit(BaseModel):
-    product_id: str
-    name: str
-    price: float | None
-    currency: str | None
-    category: str | None
-    score: float
+    id_client: Annotated[StrictStr, AfterValidator(bounded_text(MAX_CLIENT_ID_LENGTH))]
+    word_search: Annotated[StrictStr, AfterValidator(bounded_text(MAX_SEARCH_LENGTH))]
 
 
 class SearchResponse(BaseModel):
@@ -63,7 +41,7 @@ class SearchResponse(BaseModel):
     word_search: str
     total: int
     took_ms: int
-    products: list[ProductHit]
+    products: list[SearchHit]
 
 
 class ClientApi:
@@ -126,7 +104,7 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
         total, hits = hits_from_response(dict(response))
         return SearchResponse(id_client=body.id_client, word_search=body.word_search,
                               total=total, took_ms=int(response.get("took", 0)),
-                              products=[ProductHit(**_hit_fields(h)) for h in hits])
+                              products=hits)
 
     @app.get("/products/{product_id}")
     async def product(product_id: Annotated[str, Path(min_length=1, max_length=64)],
@@ -154,8 +132,3 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
                 "search_events": api.recorder.stats()}
 
     return app
-
-
-def _hit_fields(hit: SearchHit) -> dict[str, Any]:
-    return {"product_id": hit.product_id, "name": hit.name, "price": hit.price,
-            "currency": hit.currency, "category": hit.category, "score": hit.score}

@@ -1,12 +1,32 @@
-"""422 answers that name each offending field and say why, shared by the lab's REST services."""
+"""Input rules and 422 answers shared by the lab's REST services.
+
+Text fields are stripped and refused when empty, over-long or holding control characters;
+a 422 names each offending field (``words[2]``) and says why.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-__all__ = ["explain_validation"]
+__all__ = ["bounded_text", "explain_validation"]
+
+
+def bounded_text(limit: int) -> Callable[[str], str]:
+    """A validator: the stripped text, or ValueError saying what is wrong with it."""
+    def check(value: str) -> str:
+        stripped = value.strip()
+        if not stripped:
+            raise ValueError("must not be empty or whitespace only")
+        if len(stripped) > limit:
+            raise ValueError(f"is {len(stripped)} characters long, at most {limit} allowed")
+        if any(ord(ch) < 32 for ch in stripped):
+            raise ValueError("must not contain control characters")
+        return stripped
+    return check
 
 
 async def explain_validation(_request: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -9,6 +10,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pokupai_lib.acls import ensure_acls, primary_grants
+from pokupai_lib.ban_topic import BanTopic
+from pokupai_lib.catalog import DEFAULT_BANNED_WORDS
 from pokupai_lib.clients import admin_client
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.kafka_cluster import start_cluster
@@ -31,8 +34,13 @@ def cfg() -> LabConfig:
 @pytest.fixture(scope="session")
 def platform(cfg: LabConfig) -> LabConfig:
     """The whole platform running: both clusters, pipeline, MirrorMaker 2, Elasticsearch,
-    Connect with the products sink, and the client API."""
+    Connect with the products sink, and the client API, with the MVP's ban words in place
+    (so no product carrying one is let through while the tests publish)."""
     up_platform(cfg)
+    bans = BanTopic(cfg, principal="admin")
+    for word in DEFAULT_BANNED_WORDS:
+        bans.add(word, "word", "integration tests")
+    time.sleep(1.0)  # the filter applies ban changes within a second
     return cfg
 
 
