@@ -5,7 +5,8 @@
    search for that word through the client API returns the product (filter → MirrorMaker 2 →
    Connect → index). One poller asks for all pending words in one request every 50 ms.
 2. Search latency: ``wrk`` keeps ``--clients`` connections busy for ``--seconds`` with
-   ``POST /search``; the same queries straight to Elasticsearch are the reference.
+   ``POST /search`` (after a 5 s warm-up); the same queries straight to Elasticsearch are the
+   reference.
 Appends the results to results.md.
 """
 
@@ -141,9 +142,10 @@ def main() -> None:
     cfg = load_config()
     up_platform(cfg)
     fresh = freshness(cfg, args.samples, args.spacing)
-    api, api_rate = wrk_load(cfg.client_api.url, "/search",
-                             '{"id_client": "load", "word_search": "%s"}',
-                             args.clients, args.seconds)
+    api_body = '{"id_client": "load", "word_search": "%s"}'
+    wrk_load(cfg.client_api.url, "/search", api_body, args.clients, 5)  # warm-up, not recorded
+    api, api_rate = wrk_load(cfg.client_api.url, "/search", api_body, args.clients,
+                             args.seconds)
     fields = ", ".join(f'"{field}"' for field in SEARCH_FIELDS)
     es, es_rate = wrk_load(cfg.elastic.url, f"/{cfg.elastic.index}/_search",
                            '{"query": {"multi_match": {"query": "%s", "fields": [' + fields

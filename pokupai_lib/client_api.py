@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
+from elasticsearch.serializer import OrjsonSerializer
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
@@ -51,7 +52,8 @@ class ClientApi:
         self.cfg = cfg
         self.index = cfg.elastic.index
         self.es = AsyncElasticsearch(cfg.elastic.url, request_timeout=cfg.client_api.es_timeout_s,
-                                     retry_on_timeout=False, max_retries=0)
+                                     retry_on_timeout=False, max_retries=0,
+                                     serializer=OrjsonSerializer())
         self.recorder = SearchRecorder(cfg)
 
     def unavailable(self, exc: Exception) -> HTTPException:
