@@ -22,6 +22,7 @@ __all__ = [
     "ElasticConfig",
     "FilterConfig",
     "KafkaNode",
+    "KsqlDbConfig",
     "LabConfig",
     "LabPaths",
     "LoopbackService",
@@ -301,6 +302,13 @@ class ClientApiConfig(LoopbackService):
     es_timeout_s: float = 2.0
 
 
+class KsqlDbConfig(BaseModel):
+    """ksqlDB, in the docker profile only: where its REST API is (None: not configured)."""
+
+    url: str | None = None
+    push_query_limit: int = 10
+
+
 class LabConfig(BaseSettings):
     """The whole lab's settings; see the module docstring for overrides."""
 
@@ -319,6 +327,7 @@ class LabConfig(BaseSettings):
     connect: ConnectConfig = Field(default_factory=ConnectConfig)
     elastic: ElasticConfig = Field(default_factory=ElasticConfig)
     client_api: ClientApiConfig = Field(default_factory=ClientApiConfig)
+    ksqldb: KsqlDbConfig = Field(default_factory=KsqlDbConfig)
     principals: tuple[str, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30
