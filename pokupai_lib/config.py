@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AlertReceiverConfig",
     "BanApiConfig",
     "ClientApiConfig",
     "ClusterConfig",
@@ -302,6 +303,12 @@ class ClientApiConfig(LoopbackService):
     es_timeout_s: float = 2.0
 
 
+class AlertReceiverConfig(LoopbackService):
+    """The webhook Alertmanager notifies; it records every notification for the notebooks."""
+
+    port: int = 6088
+
+
 class KsqlDbConfig(BaseModel):
     """ksqlDB, in the docker profile only: where its REST API is (None: not configured)."""
 
@@ -328,6 +335,7 @@ class LabConfig(BaseSettings):
     elastic: ElasticConfig = Field(default_factory=ElasticConfig)
     client_api: ClientApiConfig = Field(default_factory=ClientApiConfig)
     ksqldb: KsqlDbConfig = Field(default_factory=KsqlDbConfig)
+    alert_receiver: AlertReceiverConfig = Field(default_factory=AlertReceiverConfig)
     principals: tuple[str, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30

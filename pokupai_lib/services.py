@@ -7,9 +7,11 @@ import sys
 from pokupai_lib.config import LabConfig, LoopbackService
 from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
 
-__all__ = ["BANWORDS_API", "CLIENT_API", "FILTER", "banwords_api_spec", "client_api_spec",
-           "filter_spec", "start_banwords_api", "start_client_api", "start_filter"]
+__all__ = ["ALERT_RECEIVER", "BANWORDS_API", "CLIENT_API", "FILTER", "alert_receiver_spec",
+           "banwords_api_spec", "client_api_spec", "filter_spec", "start_alert_receiver",
+           "start_banwords_api", "start_client_api", "start_filter"]
 
+ALERT_RECEIVER = "alert-receiver"
 BANWORDS_API = "banwords-api"
 CLIENT_API = "client-api"
 FILTER = "filter"
@@ -40,6 +42,12 @@ def client_api_spec(cfg: LabConfig) -> ServiceSpec:
     return _uvicorn_spec(cfg, CLIENT_API, "pokupai_lib.client_api:create_app", cfg.client_api)
 
 
+def alert_receiver_spec(cfg: LabConfig) -> ServiceSpec:
+    """The webhook receiver of Alertmanager's notifications."""
+    return _uvicorn_spec(cfg, ALERT_RECEIVER, "pokupai_lib.alert_receiver:create_app",
+                         cfg.alert_receiver)
+
+
 def filter_spec(cfg: LabConfig) -> ServiceSpec:
     """The long-running exactly-once filter process."""
     return ServiceSpec(
@@ -66,3 +74,8 @@ def start_filter(cfg: LabConfig, supervisor: Supervisor) -> int:
 def start_client_api(cfg: LabConfig, supervisor: Supervisor) -> int:
     """Start (or keep) the client API and wait for /health."""
     return supervisor.start(client_api_spec(cfg))
+
+
+def start_alert_receiver(cfg: LabConfig, supervisor: Supervisor) -> int:
+    """Start (or keep) the alert webhook receiver and wait for /health."""
+    return supervisor.start(alert_receiver_spec(cfg))
