@@ -84,6 +84,7 @@ def secondary_grants(cfg: LabConfig) -> list[AclGrant]:
         AclGrant("connect", TOPIC, connect.prefix, (C, R, W, D, DC), PREFIXED),
         # DELETE lets Connect's offsets API reset a sink to re-index from the start.
         AclGrant("connect", GROUP, connect.prefix, (R, D, AclOperation.DELETE), PREFIXED),
+        AclGrant("client-api", TOPIC, cfg.recommender.searches_with_products, (R, D)),
     ]
 
 

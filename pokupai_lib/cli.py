@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import httpx
 import typer
@@ -120,25 +120,41 @@ def publish(count: int = 1000, seed: int = 42) -> None:
         typer.echo(f"  {problem.file}:{problem.line}: {problem.reason}")
 
 
-@app.command()
-def search(text: str, client: Annotated[str, typer.Option("--client", help="id_client")] = "cli"
-           ) -> None:
-    """Search products through the client API (the search is recorded as ``client``)."""
+def _call_api(call: Callable[[ClientApiClient], httpx.Response]) -> dict[str, Any]:
+    """The client API's JSON answer; one error line and exit 1 when it is down or says no."""
     cfg = load_config()
     try:
-        response = ClientApiClient(cfg).search_response(client, text)
+        response = call(ClientApiClient(cfg))
     except httpx.HTTPError as exc:
         typer.echo(f"error: the client API at {cfg.client_api.url} did not answer ({exc}); "
                    "start the platform with `pokupai up`", err=True)
         raise typer.Exit(1) from None
-    body = response.json()
+    body: dict[str, Any] = response.json()
     if response.status_code != 200:
         typer.echo(f"error: HTTP {response.status_code}: {body.get('detail')}", err=True)
         raise typer.Exit(1)
+    return body
+
+
+@app.command()
+def search(text: str, client: Annotated[str, typer.Option("--client", help="id_client")] = "cli"
+           ) -> None:
+    """Search products through the client API (the search is recorded as ``client``)."""
+    body = _call_api(lambda api: api.search_response(client, text))
     typer.echo(f"{body['total']} found for {text!r} in {body['took_ms']} ms")
     for hit in body["products"]:
         typer.echo(f"  {hit['product_id']:>8}  {hit['score']:7.3f}  {hit['price']:>10}  "
                    f"{hit['category']}  {hit['name']}")
+
+
+@app.command()
+def recommend(id_client: str) -> None:
+    """A client's latest recommendations, through the client API."""
+    body = _call_api(lambda api: api.recommendations(id_client))
+    for row in body["recommendations"]:
+        typer.echo(f"«{row.get('SEARCH_TERM')}» → {row.get('MATCHED_CATEGORY') or '-'}: "
+                   f"{row.get('TOTAL_PRODUCTS') or 0} products: "
+                   f"{(row.get('PRODUCTS_IN_CATEGORY') or '')[:120]}")
 
 
 def _checked(action: Callable[[], T]) -> T:

@@ -1,9 +1,10 @@
-"""The client API (port 6078, principal ``client-api``): product search for the shop's clients.
+"""The client API (port 6078, principal ``client-api``): search and recommendations.
 
 ``POST /search {"id_client", "word_search"}`` (the MVP's call) records the search in
 ``client-searches`` first, then asks Elasticsearch. If Elasticsearch cannot answer, the reply
 is a 503 that says so, and the search is still recorded. ``GET /products/{product_id}`` returns
-one indexed product. (No ``from __future__ import annotations``: FastAPI reads the models.)
+one indexed product; ``GET /recommendations/{id_client}`` a client's latest recommendations
+(404 for a client with none). (No ``from __future__ import annotations``: FastAPI reads the models.)
 """
 
 import logging
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
 
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.recommendations_view import RecommendationsView
 from pokupai_lib.rest_validation import bounded_text, explain_validation
 from pokupai_lib.search import FILTER_PATH, SearchHit, hits_from_response, search_body
 from pokupai_lib.search_events import SearchEvent, SearchRecorder
@@ -55,6 +57,7 @@ class ClientApi:
                                      retry_on_timeout=False, max_retries=0,
                                      serializer=OrjsonSerializer())
         self.recorder = SearchRecorder(cfg)
+        self.recommendations = RecommendationsView(cfg)
 
     def unavailable(self, exc: Exception) -> HTTPException:
         reason = type(exc).__name__
@@ -83,11 +86,13 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         api = ClientApi(config)
         api.recorder.start()
+        api.recommendations.start()
         app.state.api = api
         yield
         undelivered = api.recorder.close()
         if undelivered:
             log.error("%d search events undelivered at shutdown", undelivered)
+        api.recommendations.stop()
         await api.es.close()
 
     app = FastAPI(title="«Покупай выгодно» client API", lifespan=lifespan)
@@ -122,6 +127,18 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
         source: dict[str, Any] = found["_source"]
         return source
 
+    @app.get("/recommendations/{id_client}")
+    async def recommendations(
+            id_client: Annotated[str, Path(min_length=1, max_length=MAX_CLIENT_ID_LENGTH)],
+            api: Api) -> dict[str, Any]:
+        """The client's latest recommendations (newest first), from SEARCHES_WITH_PRODUCTS."""
+        rows = api.recommendations.of(id_client)
+        if rows is None:
+            raise HTTPException(404, detail=f"no recommendations for client {id_client!r}: "
+                                            "it has not searched yet (or the recommender has "
+                                            "not processed its searches)")
+        return {"id_client": id_client, "recommendations": rows}
+
     @app.get("/health")
     async def health(api: Api) -> dict[str, Any]:
         """Up even when Elasticsearch is not (then ``degraded``, with the reason)."""
@@ -131,6 +148,7 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
             es_health = f"unreachable: {type(exc).__name__}"
         status = "ok" if es_health in ("green", "yellow") else "degraded"
         return {"status": status, "elasticsearch": es_health,
-                "search_events": api.recorder.stats()}
+                "search_events": api.recorder.stats(),
+                "recommendations": api.recommendations.stats()}
 
     return app

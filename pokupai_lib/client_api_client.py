@@ -25,7 +25,7 @@ SEARCH_VALIDATION_CASES: dict[str, dict[str, Any]] = {
 
 
 class ClientApiClient:
-    """Calls ``/search``, ``/products/{id}`` and ``/health`` on the running client API."""
+    """Calls ``/search``, ``/products/{id}``, ``/recommendations/{id}`` and ``/health``."""
 
     def __init__(self, cfg: LabConfig, timeout_s: float = 15.0) -> None:
         self.http = httpx.Client(base_url=cfg.client_api.url, timeout=timeout_s)
@@ -44,6 +44,10 @@ class ClientApiClient:
 
     def product(self, product_id: str) -> httpx.Response:
         return self.http.get(f"/products/{product_id}")
+
+    def recommendations(self, id_client: str) -> httpx.Response:
+        """``GET /recommendations/{id_client}``."""
+        return self.http.get(f"/recommendations/{id_client}")
 
     def health(self) -> dict[str, Any]:
         health: dict[str, Any] = self.http.get("/health").json()

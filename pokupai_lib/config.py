@@ -28,6 +28,7 @@ __all__ = [
     "LabPaths",
     "LoopbackService",
     "MirrorConfig",
+    "RecommenderConfig",
     "RegistryConfig",
     "TopicSpec",
     "Versions",
@@ -303,6 +304,17 @@ class ClientApiConfig(LoopbackService):
     es_timeout_s: float = 2.0
 
 
+class RecommenderConfig(LoopbackService):
+    """The recommendations engine (Quix Streams) on the secondary, principal ``recommender``."""
+
+    port: int = 6079
+    consumer_group: str = "recommender"
+    products_by_category: str = "products_by_category"
+    searches_with_products: str = "SEARCHES_WITH_PRODUCTS"
+    # What the client API keeps per client for GET /recommendations/{id_client}.
+    kept_per_client: int = 10
+
+
 class AlertReceiverConfig(LoopbackService):
     """The webhook Alertmanager notifies; it records every notification for the notebooks."""
 
@@ -335,6 +347,7 @@ class LabConfig(BaseSettings):
     elastic: ElasticConfig = Field(default_factory=ElasticConfig)
     client_api: ClientApiConfig = Field(default_factory=ClientApiConfig)
     ksqldb: KsqlDbConfig = Field(default_factory=KsqlDbConfig)
+    recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     alert_receiver: AlertReceiverConfig = Field(default_factory=AlertReceiverConfig)
     principals: tuple[str, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365

@@ -59,10 +59,13 @@ def test_each_principal_gets_only_its_own_topics() -> None:
     assert publisher_ops == {"WRITE", "DESCRIBE"}
 
 
-def test_secondary_grants_only_mirror_and_connect_within_their_names() -> None:
+def test_secondary_grants_stay_within_each_principals_names() -> None:
     cfg = LabConfig()
     grants = secondary_grants(cfg)
-    assert {g.principal for g in grants} == {"mirror", "connect"}
+    assert {g.principal for g in grants} == {"mirror", "connect", "client-api"}
+    client_api = {(g.name, tuple(op.name for op in g.operations))
+                  for g in grants if g.principal == "client-api"}
+    assert client_api == {("SEARCHES_WITH_PRODUCTS", ("READ", "DESCRIBE"))}
     connect_topics = {(g.name, g.pattern.name) for g in grants
                       if g.principal == "connect" and g.resource_type.name == "TOPIC"}
     assert connect_topics == {("primary.shop-clear", "LITERAL"), ("connect-", "PREFIXED")}
