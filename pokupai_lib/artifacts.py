@@ -11,8 +11,9 @@ from pathlib import Path
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 
-__all__ = ["connect_plugins_dir", "ensure_connect_plugins", "ensure_kafka_libs",
-           "fetch_distribution", "java_executable", "kafka_libs_dir", "resolve_dependencies"]
+__all__ = ["connect_plugins_dir", "ensure_connect_plugins", "ensure_jmx_agent",
+           "ensure_kafka_libs", "fetch_distribution", "java_executable", "jmx_agent_path",
+           "kafka_libs_dir", "resolve_dependencies"]
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # 2.8's copy does not resolve the artifact's parent POM, which Central lacks for some
@@ -127,3 +128,22 @@ def ensure_connect_plugins(cfg: LabConfig) -> Path:
         connect_plugins_dir(cfg) / f"camel-es-sink-{v.camel_kafka_connector}",
         {"ckc.version": v.camel_kafka_connector, "camel.version": v.camel})
     return connect_plugins_dir(cfg)
+
+
+def ensure_jmx_agent(cfg: LabConfig) -> Path:
+    """The Prometheus JMX exporter javaagent jar of the pinned version."""
+    version = cfg.versions.jmx_exporter
+    directory = resolve_dependencies(cfg.paths.infra / "maven" / "jmx-exporter" / "pom.xml",
+                                     jmx_agent_path(cfg).parent,
+                                     {"jmx.exporter.version": version})
+    jar = directory / f"jmx_prometheus_javaagent-{version}.jar"
+    if not jar.exists():
+        raise ArtifactError(f"no {jar.name} in {directory}; run `make clean` and retry")
+    return jar
+
+
+def jmx_agent_path(cfg: LabConfig) -> Path:
+    """Where the javaagent jar lives once fetched."""
+    version = cfg.versions.jmx_exporter
+    return cfg.paths.cache / "jvm" / f"jmx-exporter-{version}" / (
+        f"jmx_prometheus_javaagent-{version}.jar")

@@ -28,6 +28,7 @@ __all__ = [
     "LabPaths",
     "LoopbackService",
     "MirrorConfig",
+    "MonitoringConfig",
     "RecommenderConfig",
     "RegistryConfig",
     "TopicSpec",
@@ -68,6 +69,8 @@ class Versions(BaseModel):
     # Newest CamelSinkConnector on Maven Central, and the Camel line it was built on.
     camel_kafka_connector: str = "0.11.0"
     camel: str = "3.21.0"
+    # Newest JMX exporter javaagent on Maven Central here (1.1+ is not served).
+    jmx_exporter: str = "1.0.1"
 
 
 class LabPaths(BaseModel):
@@ -321,6 +324,25 @@ class AlertReceiverConfig(LoopbackService):
     port: int = 6088
 
 
+class MonitoringConfig(BaseModel):
+    """JMX exporters, VictoriaMetrics + vmalert, Alertmanager (Debian packages), on loopback."""
+
+    host: str = "127.0.0.1"
+    victoria_metrics_port: int = 8428
+    vmalert_port: int = 8880
+    alertmanager_port: int = 9099
+    # A broker's exporter listens on jmx_base_port + node id (7071..7076); Connect and
+    # MirrorMaker 2 take the two after the brokers.
+    jmx_base_port: int = 7070
+    connect_jmx_port: int = 7077
+    mirror_jmx_port: int = 7078
+    scrape_interval_s: int = 5
+    ready_timeout_s: float = 60.0
+
+    def broker_jmx_port(self, node_id: int) -> int:
+        return self.jmx_base_port + node_id
+
+
 class KsqlDbConfig(BaseModel):
     """ksqlDB, in the docker profile only: where its REST API is (None: not configured)."""
 
@@ -349,6 +371,7 @@ class LabConfig(BaseSettings):
     ksqldb: KsqlDbConfig = Field(default_factory=KsqlDbConfig)
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     alert_receiver: AlertReceiverConfig = Field(default_factory=AlertReceiverConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     principals: tuple[str, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30

@@ -79,8 +79,9 @@ def connect_spec(cfg: LabConfig) -> ServiceSpec:
     return ServiceSpec(
         name=CONNECT_SERVICE,
         command=jvm_command(cfg, "org.apache.kafka.connect.cli.ConnectDistributed", [props],
-                            heap_mb=cfg.connect.heap_mb, log_config="connect-log4j2.properties"),
-        ports=(cfg.connect.port,),
+                            heap_mb=cfg.connect.heap_mb, log_config="connect-log4j2.properties",
+                            metrics_port=cfg.monitoring.connect_jmx_port),
+        ports=(cfg.connect.port, cfg.monitoring.connect_jmx_port),
         probe=lambda: http_probe(f"{cfg.connect.url}/connectors"),
         ready_timeout_s=cfg.connect.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from pokupai_lib.artifacts import ensure_kafka_libs, java_executable, kafka_libs_dir
+from pokupai_lib.artifacts import (
+    ensure_jmx_agent,
+    ensure_kafka_libs,
+    java_executable,
+    jmx_agent_path,
+    kafka_libs_dir,
+)
 from pokupai_lib.certs import cert_files
 from pokupai_lib.clients import admin_client, jvm_ssl_properties, tls_context, write_properties
 from pokupai_lib.config import ClusterConfig, ClusterName, KafkaNode, LabConfig
@@ -82,11 +88,16 @@ def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> 
 
 
 def jvm_command(cfg: LabConfig, main_class: str, args: list[str], heap_mb: int = 128,
-                log_config: str = "tools-log4j2.properties") -> list[str]:
-    """A ``java`` command line running ``main_class`` from the Kafka jars."""
+                log_config: str = "tools-log4j2.properties",
+                metrics_port: int | None = None) -> list[str]:
+    """A ``java`` command line running ``main_class`` from the Kafka jars; with
+    ``metrics_port``, the JMX exporter javaagent serves Prometheus metrics there."""
     libs = kafka_libs_dir(cfg)
+    agent = ([f"-javaagent:{jmx_agent_path(cfg)}={cfg.monitoring.host}:{metrics_port}:"
+              f"{cfg.paths.infra / 'monitoring' / 'jmx-kafka-rules.yaml'}"]
+             if metrics_port is not None else [])
     return [
-        java_executable(), f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",
+        java_executable(), *agent, f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20", "-XX:MaxMetaspaceSize=192m",
         "-XX:ReservedCodeCacheSize=96m", "-XX:MaxDirectMemorySize=256m",
         "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
@@ -151,11 +162,12 @@ def tls_probe(cfg: LabConfig, port: int) -> ProbeResult:
 def node_spec(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> ServiceSpec:
     """The supervised process of one node; its config file is written by :func:`start_cluster`."""
     config_file = _node_dir(cfg, cluster.name, node) / "server.properties"
+    metrics_port = cfg.monitoring.broker_jmx_port(node.node_id)
     return ServiceSpec(
         name=node.name,
         command=jvm_command(cfg, "kafka.Kafka", [str(config_file)], heap_mb=cluster.heap_mb,
-                            log_config="log4j2.properties"),
-        ports=(node.broker_port, node.controller_port),
+                            log_config="log4j2.properties", metrics_port=metrics_port),
+        ports=(node.broker_port, node.controller_port, metrics_port),
         probe=lambda: tls_probe(cfg, node.broker_port),
         ready_timeout_s=cluster.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
@@ -192,6 +204,7 @@ def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,
 def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) -> str:
     """Start (or keep) the cluster's 3 nodes and wait until all are brokers; return its id."""
     ensure_kafka_libs(cfg)
+    ensure_jmx_agent(cfg)
     config = cfg.cluster(cluster)
     cluster_id = ensure_cluster_id(cfg, cluster)
     specs = [node_spec(cfg, config, node) for node in config.nodes]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 
 from pokupai_lib.acls import ensure_acls, grants_for
-from pokupai_lib.artifacts import ensure_connect_plugins, ensure_kafka_libs
+from pokupai_lib.artifacts import ensure_connect_plugins, ensure_jmx_agent, ensure_kafka_libs
 from pokupai_lib.certs import CertReport, ensure_certificates
 from pokupai_lib.clients import admin_client
 from pokupai_lib.config import ClusterName, LabConfig
@@ -31,6 +32,15 @@ from pokupai_lib.elastic import (
 from pokupai_lib.errors import MissingToolError
 from pokupai_lib.kafka_cluster import node_spec, start_cluster, stop_cluster
 from pokupai_lib.mirror import MIRROR_SERVICE, mirror_spec, start_mirror
+from pokupai_lib.monitoring import (
+    ALERTMANAGER,
+    VICTORIA_METRICS,
+    VMALERT,
+    ensure_monitoring_tools,
+    missing_monitoring_tools,
+    monitoring_specs,
+    start_monitoring,
+)
 from pokupai_lib.preflight import find_problems
 from pokupai_lib.registry import (
     REGISTRY_SERVICE,
@@ -41,12 +51,15 @@ from pokupai_lib.registry import (
 )
 from pokupai_lib.schema_registration import product_subject, register_product_schema
 from pokupai_lib.services import (
+    ALERT_RECEIVER,
     BANWORDS_API,
     CLIENT_API,
     FILTER,
+    alert_receiver_spec,
     banwords_api_spec,
     client_api_spec,
     filter_spec,
+    start_alert_receiver,
     start_banwords_api,
     start_client_api,
     start_filter,
@@ -55,8 +68,11 @@ from pokupai_lib.state import ensure_state_dir
 from pokupai_lib.supervisor import ServiceSpec, Supervisor
 from pokupai_lib.topics import ensure_topics
 
-__all__ = ["all_service_specs", "bootstrap", "down", "lab_supervisor", "start_mirroring",
-           "start_pipeline", "start_search", "status_frame", "up", "up_platform"]
+__all__ = ["all_service_specs", "bootstrap", "down", "lab_supervisor", "start_alerting",
+           "start_mirroring", "start_pipeline", "start_search", "status_frame", "up",
+           "up_platform"]
+
+log = logging.getLogger(__name__)
 
 
 def lab_supervisor(cfg: LabConfig) -> Supervisor:
@@ -75,6 +91,11 @@ def bootstrap(cfg: LabConfig) -> CertReport:
     ensure_es_dist(cfg)
     ensure_hunspell_ru(cfg)
     ensure_connect_plugins(cfg)
+    ensure_jmx_agent(cfg)
+    try:
+        ensure_monitoring_tools()
+    except MissingToolError as exc:  # the rest of the lab works without monitoring
+        log.warning("monitoring unavailable: %s", exc)
     return ensure_certificates(cfg)
 
 
@@ -83,7 +104,8 @@ def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:
     nodes = [node_spec(cfg, cluster, node)
              for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
     return [*nodes, registry_spec(cfg), banwords_api_spec(cfg), filter_spec(cfg),
-            mirror_spec(cfg), elastic_spec(cfg), connect_spec(cfg), client_api_spec(cfg)]
+            mirror_spec(cfg), elastic_spec(cfg), connect_spec(cfg), client_api_spec(cfg),
+            alert_receiver_spec(cfg), *monitoring_specs(cfg)]
 
 
 def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict[str, str]:
@@ -125,12 +147,23 @@ def start_search(cfg: LabConfig) -> dict[str, Any]:
     return status
 
 
+def start_alerting(cfg: LabConfig) -> list[int]:
+    """The alert webhook receiver, then VictoriaMetrics, Alertmanager and vmalert."""
+    supervisor = lab_supervisor(cfg)
+    return [start_alert_receiver(cfg, supervisor), *start_monitoring(cfg, supervisor)]
+
+
 def up_platform(cfg: LabConfig) -> dict[str, str]:
-    """Everything: both clusters, registry, pipeline, mirroring, search; return cluster ids."""
+    """Everything: both clusters, registry, pipeline, mirroring, search and, where its tools
+    are installed, monitoring; return the cluster ids."""
     ids = up(cfg, ("primary", "secondary"))
     start_pipeline(cfg)
     start_mirroring(cfg)
     start_search(cfg)
+    if missing_monitoring_tools():
+        log.warning("monitoring not started, missing: %s", ", ".join(missing_monitoring_tools()))
+    else:
+        start_alerting(cfg)
     return ids
 
 
@@ -138,7 +171,8 @@ def down(cfg: LabConfig) -> list[str]:
     """Stop every service, keeping data; return the names that were running."""
     supervisor = lab_supervisor(cfg)
     stopped: list[str] = []
-    clients_first = ([CLIENT_API, FILTER, BANWORDS_API, CONNECT_SERVICE, MIRROR_SERVICE],
+    clients_first = ([VMALERT, ALERTMANAGER, VICTORIA_METRICS, ALERT_RECEIVER],
+                     [CLIENT_API, FILTER, BANWORDS_API, CONNECT_SERVICE, MIRROR_SERVICE],
                      [REGISTRY_SERVICE, ELASTIC_SERVICE])
     for services in clients_first:
         stopped += supervisor.stop_many(services, cfg.service_stop_timeout_s)
