@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import SerializationError
@@ -176,7 +176,11 @@ class FilterLoop:
         if time.monotonic() - self._gauges_at < 1.0:
             return
         self._gauges_at = time.monotonic()
-        lag = self._lag()
+        try:
+            lag = self._lag()
+        except KafkaException as exc:  # e.g. NOT_COORDINATOR while a broker restarts
+            log.warning("lag not measured this time (the gauges keep their values): %s", exc)
+            return
         self.stats.ready = lag is not None
         self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
 
