@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tarfile
@@ -11,7 +12,7 @@ from pathlib import Path
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 
-__all__ = ["connect_plugins_dir", "ensure_connect_plugins", "ensure_jmx_agent",
+__all__ = ["apt_get", "connect_plugins_dir", "ensure_connect_plugins", "ensure_jmx_agent",
            "ensure_kafka_libs", "fetch_distribution", "java_executable", "jmx_agent_path",
            "kafka_libs_dir", "resolve_dependencies"]
 
@@ -20,6 +21,22 @@ DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # distributions (Apicurio 3.0.9's); 3.x refuses to copy without it.
 ARCHIVE_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:2.8"
 _COMPLETE = ".complete"
+
+
+def apt_get(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``apt-get -q ARGS``; as root, when it fails, refresh the package lists once and
+    retry (a new machine often has none). The caller reads the result's return code."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def run(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["apt-get", "-q", *arguments], cwd=cwd,  # noqa: S603,S607
+                              capture_output=True, text=True, env=env, check=False)
+
+    result = run(args)
+    if result.returncode != 0 and os.geteuid() == 0:
+        run(["update"])
+        result = run(args)
+    return result
 
 
 def java_executable() -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from elasticsearch import ApiError, Elasticsearch
 
-from pokupai_lib.artifacts import fetch_distribution, java_executable
+from pokupai_lib.artifacts import apt_get, fetch_distribution, java_executable
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError, SearchIndexError
 from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
@@ -55,11 +55,6 @@ def _dictionary_dir(cfg: LabConfig) -> Path:
     return cfg.paths.cache / "hunspell" / "ru_RU"
 
 
-def _apt_get(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["apt-get", "-q", *args], cwd=cwd, capture_output=True,  # noqa: S603,S607
-                          text=True, check=False)
-
-
 def ensure_hunspell_ru(cfg: LabConfig) -> Path:
     """Debian's Russian hunspell dictionary (``ru_RU.aff``/``.dic``), unpacked once.
 
@@ -75,10 +70,7 @@ def ensure_hunspell_ru(cfg: LabConfig) -> Path:
                             f"is no apt-get here; {how}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        result = _apt_get(["download", "hunspell-ru"], work)
-        if result.returncode != 0 and os.geteuid() == 0:  # empty package lists on a new machine
-            _apt_get(["update"], work)
-            result = _apt_get(["download", "hunspell-ru"], work)
+        result = apt_get(["download", "hunspell-ru"], work)
         debs = list(work.glob("hunspell-ru*.deb"))
         if result.returncode != 0 or not debs:
             raise ArtifactError(f"`apt-get download hunspell-ru` failed: "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import string
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pandas as pd
 import yaml
 
 from pokupai_lib.alert_receiver import notifications
+from pokupai_lib.artifacts import apt_get
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError, MissingToolError
 from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
@@ -55,14 +55,7 @@ def ensure_monitoring_tools() -> None:
            f"{' '.join(packages)}), or put {', '.join(missing)} on PATH")
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise MissingToolError(f"monitoring needs {', '.join(missing)}: {how}")
-    install = ["apt-get", "install", "-y", "-q", *packages]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    result = subprocess.run(install, capture_output=True, text=True, env=env,  # noqa: S603
-                            check=False)
-    if result.returncode != 0:  # empty package lists on a new machine
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)  # noqa: S607
-        result = subprocess.run(install, capture_output=True, text=True, env=env,  # noqa: S603
-                                check=False)
+    result = apt_get(["install", "-y", *packages])
     if result.returncode != 0 or missing_monitoring_tools():
         raise MissingToolError(f"apt-get could not install {' '.join(packages)} "
                                f"({result.stderr.strip()[-200:]}); {how}")
