@@ -45,6 +45,7 @@ def test_a_broker_down_fires_within_60_s_and_resolves_within_60_s_losing_nothing
 
     write(100)
     since = datetime.now(UTC).isoformat(timespec="milliseconds")
+    stopped_wall = time.time()
     instance = f"{cfg.monitoring.host}:{cfg.monitoring.broker_jmx_port(2)}"
     stopped_at = time.monotonic()
     assert stop_node(cfg, "primary", 2, lab_supervisor(cfg))
@@ -63,7 +64,8 @@ def test_a_broker_down_fires_within_60_s_and_resolves_within_60_s_losing_nothing
     assert fired["labels"]["cluster"] == "primary" and resolved["labels"]["broker_id"] == "2"
     keys = {r.key for r in read_range(cfg, topic)}
     assert keys == {str(i).encode() for i in range(sent)}  # every acknowledged write is there
+    # Only the outage window: before the fixture's first scrapes the count is still rising.
     brokers = query_range(cfg, 'sum by (cluster) (up{job="kafka", cluster="primary"})',
-                          time.time() - 300, time.time())
-    assert brokers.min().min() == 2 and brokers.iloc[-1].max() == 3
+                          stopped_wall, time.time())["cluster=primary"]
+    assert (brokers == 2).any() and brokers.iloc[-1] == 3
     admin.delete_topics([topic])[topic].result()
