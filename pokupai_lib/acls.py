@@ -85,6 +85,23 @@ def secondary_grants(cfg: LabConfig) -> list[AclGrant]:
         # DELETE lets Connect's offsets API reset a sink to re-index from the start.
         AclGrant("connect", GROUP, connect.prefix, (R, D, AclOperation.DELETE), PREFIXED),
         AclGrant("client-api", TOPIC, cfg.recommender.searches_with_products, (R, D)),
+        *recommender_grants(cfg),
+    ]
+
+
+def recommender_grants(cfg: LabConfig) -> list[AclGrant]:
+    """Quix Streams reads every topic's configs, creates its changelog and repartition topics
+    under the group's prefixes, and commits in transactions under a fixed id."""
+    rec, remote = cfg.recommender, cfg.mirror.remote_topic
+    return [
+        *(AclGrant("recommender", TOPIC, remote(name), (R, D, DC))
+          for name in (cfg.topics.shop_clear, cfg.topics.client_searches)),
+        *(AclGrant("recommender", TOPIC, name, (W, D, DC))
+          for name in (rec.products_by_category, rec.searches_with_products, rec.dead_letters)),
+        *(AclGrant("recommender", TOPIC, prefix, (C, R, W, D, DC), PREFIXED)
+          for prefix in rec.internal_prefixes),
+        AclGrant("recommender", GROUP, rec.consumer_group, (R, D)),
+        AclGrant("recommender", TXN, rec.transactional_id, (W, D)),
     ]
 
 
@@ -110,9 +127,8 @@ def designed_acls(grants: list[AclGrant]) -> dict[AclKey, AclBinding]:
 
 def current_acls(admin: AdminClient) -> dict[AclKey, AclBinding]:
     """Every ACL binding the cluster holds now."""
-    # None matches any name, principal and host; the library's stubs say str only.
-    any_filter = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY,  # type: ignore[arg-type]
-                                  None, None,  # type: ignore[arg-type]
+    # None matches any name, principal and host.
+    any_filter = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
                                   AclOperation.ANY, AclPermissionType.ANY)
     found = admin.describe_acls(any_filter, request_timeout=_TIMEOUT_S).result()
     return {_key(b): b for b in found}

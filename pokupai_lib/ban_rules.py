@@ -28,7 +28,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-__all__ = ["BanKind", "BanList", "BanMatch", "normalize_term", "product_text_fields"]
+__all__ = ["BanKind", "BanList", "BanMatch", "folded_words", "normalize_term",
+           "product_text_fields"]
 
 BanKind = Literal["word", "product_id", "sku"]
 
@@ -51,6 +52,11 @@ def _fold(text: str) -> str:
     return _DIACRITICS_RE.sub("", text)
 
 
+def folded_words(text: str) -> list[str]:
+    """The folded words of ``text``: ``"Ёлка, КРАСОТА!"`` gives ``["елка", "красота"]``."""
+    return _WORD_RE.findall(_fold(text))
+
+
 def normalize_term(text: str) -> str:
     """Return the canonical form of a ban word or phrase: its words joined by single spaces.
 
@@ -63,7 +69,7 @@ def normalize_term(text: str) -> str:
     Raises:
         ValueError: the text has no letters or digits, so it could never match anything.
     """
-    words = _WORD_RE.findall(_fold(text))
+    words = folded_words(text)
     if not words:
         raise ValueError(f"ban term {text!r} has no letters or digits; give a word or a phrase")
     return " ".join(words)

@@ -314,8 +314,41 @@ class RecommenderConfig(LoopbackService):
     consumer_group: str = "recommender"
     products_by_category: str = "products_by_category"
     searches_with_products: str = "SEARCHES_WITH_PRODUCTS"
+    dead_letters: str = "recommender-dlq"
     # What the client API keeps per client for GET /recommendations/{id_client}.
     kept_per_client: int = 10
+    # A search crosses three transactional hops and each becomes visible at a commit, so
+    # the commit interval sets the latency (Quix's default of 5 s gave 18 s at p50).
+    commit_interval_s: float = 0.1
+    poll_timeout_s: float = 0.05
+    # The app reads back its own repartition topics: the broker must not hold empty fetches.
+    fetch_wait_max_ms: int = 20
+    # How long a search may lag behind the newest version of the products it joins.
+    join_grace_s: int = 3600
+    # Searches that match nothing still produce a row, with empty fields (the MVP's LEFT JOIN).
+    keep_unmatched: bool = True
+
+    @property
+    def hop_topic(self) -> str:
+        """Searches re-keyed by their category; under Quix's internal prefix for the ACLs."""
+        return f"{self.internal_prefixes[1]}searches-by-category"
+
+    @property
+    def internal_prefixes(self) -> tuple[str, str]:
+        """Quix names its changelog and repartition topics with these prefixes."""
+        return f"changelog__{self.consumer_group}--", f"repartition__{self.consumer_group}--"
+
+    @property
+    def transactional_id(self) -> str:
+        """Fixed, so a restarted process fences its killed predecessor at once."""
+        return f"{self.consumer_group}-0"
+
+    def topic_specs(self) -> list[TopicSpec]:
+        """The topics the lab creates for it on the secondary (Quix creates its internal ones)."""
+        return [TopicSpec(name=self.products_by_category, compacted=True),
+                TopicSpec(name=self.searches_with_products),
+                TopicSpec(name=self.dead_letters),
+                TopicSpec(name=self.hop_topic)]
 
 
 class AlertReceiverConfig(LoopbackService):

@@ -26,9 +26,10 @@ from pokupai_lib.ban_rules import BanList
 from pokupai_lib.ban_topic import BanTopic
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.filter_stats import FilterStats, serve_stats
+from pokupai_lib.filter_stats import FilterStats
 from pokupai_lib.product_schema import validate_decoded_product
 from pokupai_lib.registry import registry_client
+from pokupai_lib.stats_http import serve_stats
 from pokupai_lib.topic_reader import is_partition_eof
 
 __all__ = ["DeadLetter", "FilterLoop", "Verdict", "main"]
@@ -213,7 +214,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = load_config()
     stats = FilterStats()
-    serve_stats(stats, cfg.filter.host, cfg.filter.port)
+    serve_stats(stats, cfg.filter.host, cfg.filter.port, name="filter-stats")
     loop = FilterLoop(cfg, stats)
     signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
     signal.signal(signal.SIGINT, lambda *_: loop.stop.set())

@@ -1,17 +1,15 @@
-"""The filter's numbers: Prometheus metrics and a JSON stats view, served on one port."""
+"""The filter's numbers: Prometheus metrics and a JSON stats view (served by ``stats_http``)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter as Tally
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["FilterStats", "serve_stats"]
+__all__ = ["FilterStats"]
 
 
 class FilterStats:
@@ -97,35 +95,3 @@ class FilterStats:
             "ban_entries": gauges["ban_entries"],
             "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},
         }
-
-
-def serve_stats(stats: FilterStats, host: str, port: int) -> ThreadingHTTPServer:
-    """Serve ``/metrics`` (Prometheus), ``/stats`` (JSON) and ``/health`` in a daemon thread."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/metrics":
-                self._send(200, generate_latest(stats.registry), "text/plain; version=0.0.4")
-            elif self.path == "/stats":
-                self._send(200, json.dumps(stats.snapshot()).encode(), "application/json")
-            elif self.path == "/health":
-                code = 200 if stats.ready else 503
-                body = {"status": "ok" if stats.ready else "starting"}
-                self._send(code, json.dumps(body).encode(), "application/json")
-            else:
-                self._send(404, b'{"detail": "try /metrics, /stats or /health"}',
-                           "application/json")
-
-        def _send(self, code: int, body: bytes, content_type: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="filter-stats", daemon=True).start()
-    return server

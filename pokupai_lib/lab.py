@@ -55,22 +55,25 @@ from pokupai_lib.services import (
     BANWORDS_API,
     CLIENT_API,
     FILTER,
+    RECOMMENDER,
     alert_receiver_spec,
     banwords_api_spec,
     client_api_spec,
     filter_spec,
+    recommender_spec,
     start_alert_receiver,
     start_banwords_api,
     start_client_api,
     start_filter,
+    start_recommender,
 )
 from pokupai_lib.state import ensure_state_dir
 from pokupai_lib.supervisor import ServiceSpec, Supervisor
 from pokupai_lib.topics import ensure_topics
 
 __all__ = ["all_service_specs", "bootstrap", "down", "lab_supervisor", "start_alerting",
-           "start_mirroring", "start_pipeline", "start_search", "status_frame", "up",
-           "up_platform"]
+           "start_mirroring", "start_pipeline", "start_recommendations", "start_search",
+           "status_frame", "up", "up_platform"]
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +107,8 @@ def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:
     nodes = [node_spec(cfg, cluster, node)
              for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
     return [*nodes, registry_spec(cfg), banwords_api_spec(cfg), filter_spec(cfg),
-            mirror_spec(cfg), elastic_spec(cfg), connect_spec(cfg), client_api_spec(cfg),
-            alert_receiver_spec(cfg), *monitoring_specs(cfg)]
+            mirror_spec(cfg), elastic_spec(cfg), connect_spec(cfg), recommender_spec(cfg),
+            client_api_spec(cfg), alert_receiver_spec(cfg), *monitoring_specs(cfg)]
 
 
 def up(cfg: LabConfig, clusters: tuple[ClusterName, ...] = ("primary",)) -> dict[str, str]:
@@ -147,6 +150,13 @@ def start_search(cfg: LabConfig) -> dict[str, Any]:
     return status
 
 
+def start_recommendations(cfg: LabConfig) -> int:
+    """The recommender's topics on the secondary (its internal ones it creates), then the
+    recommender itself."""
+    ensure_topics(admin_client(cfg, cfg.mirror.target), cfg.recommender.topic_specs())
+    return start_recommender(cfg, lab_supervisor(cfg))
+
+
 def start_alerting(cfg: LabConfig) -> list[int]:
     """The alert webhook receiver, then VictoriaMetrics, Alertmanager and vmalert."""
     supervisor = lab_supervisor(cfg)
@@ -154,11 +164,12 @@ def start_alerting(cfg: LabConfig) -> list[int]:
 
 
 def up_platform(cfg: LabConfig) -> dict[str, str]:
-    """Everything: both clusters, registry, pipeline, mirroring, search and, where its tools
-    are installed, monitoring; return the cluster ids."""
+    """Everything: both clusters, registry, pipeline, mirroring, recommendations, search and,
+    where its tools are installed, monitoring; return the cluster ids."""
     ids = up(cfg, ("primary", "secondary"))
     start_pipeline(cfg)
     start_mirroring(cfg)
+    start_recommendations(cfg)
     start_search(cfg)
     if missing_monitoring_tools():
         log.warning("monitoring not started, missing: %s", ", ".join(missing_monitoring_tools()))
@@ -172,7 +183,8 @@ def down(cfg: LabConfig) -> list[str]:
     supervisor = lab_supervisor(cfg)
     stopped: list[str] = []
     clients_first = ([VMALERT, ALERTMANAGER, VICTORIA_METRICS, ALERT_RECEIVER],
-                     [CLIENT_API, FILTER, BANWORDS_API, CONNECT_SERVICE, MIRROR_SERVICE],
+                     [CLIENT_API, RECOMMENDER, FILTER, BANWORDS_API, CONNECT_SERVICE,
+                      MIRROR_SERVICE],
                      [REGISTRY_SERVICE, ELASTIC_SERVICE])
     for services in clients_first:
         stopped += supervisor.stop_many(services, cfg.service_stop_timeout_s)

@@ -82,6 +82,9 @@ def scrape_config(cfg: LabConfig) -> dict[str, Any]:
              "static_configs": [_target(host, mon.mirror_jmx_port, cluster="secondary")]},
             {"job_name": "filter",
              "static_configs": [_target(cfg.filter.host, cfg.filter.port, cluster="primary")]},
+            {"job_name": "recommender",
+             "static_configs": [_target(cfg.recommender.host, cfg.recommender.port,
+                                        cluster="secondary")]},
         ],
     }
 

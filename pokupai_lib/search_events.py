@@ -90,7 +90,7 @@ class SearchRecorder:
         """Stop serving and flush; return how many events were still undelivered."""
         self._stop.set()
         self._thread.join(timeout=timeout_s)
-        return self.producer.flush(timeout_s)
+        return int(self.producer.flush(timeout_s))
 
     def stats(self) -> dict[str, Any]:
         return {"delivered": self.delivered, "failed": self.failed,

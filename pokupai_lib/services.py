@@ -7,14 +7,16 @@ import sys
 from pokupai_lib.config import LabConfig, LoopbackService
 from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
 
-__all__ = ["ALERT_RECEIVER", "BANWORDS_API", "CLIENT_API", "FILTER", "alert_receiver_spec",
-           "banwords_api_spec", "client_api_spec", "filter_spec", "start_alert_receiver",
-           "start_banwords_api", "start_client_api", "start_filter"]
+__all__ = ["ALERT_RECEIVER", "BANWORDS_API", "CLIENT_API", "FILTER", "RECOMMENDER",
+           "alert_receiver_spec", "banwords_api_spec", "client_api_spec", "filter_spec",
+           "recommender_spec", "start_alert_receiver", "start_banwords_api", "start_client_api",
+           "start_filter", "start_recommender"]
 
 ALERT_RECEIVER = "alert-receiver"
 BANWORDS_API = "banwords-api"
 CLIENT_API = "client-api"
 FILTER = "filter"
+RECOMMENDER = "recommender"
 
 
 def _uvicorn_spec(cfg: LabConfig, name: str, factory: str, api: LoopbackService) -> ServiceSpec:
@@ -48,17 +50,27 @@ def alert_receiver_spec(cfg: LabConfig) -> ServiceSpec:
                          cfg.alert_receiver)
 
 
-def filter_spec(cfg: LabConfig) -> ServiceSpec:
-    """The long-running exactly-once filter process."""
+def _stream_app_spec(cfg: LabConfig, name: str, module: str, app: LoopbackService) -> ServiceSpec:
+    """A long-running stream processor, ready when its stats server's ``/health`` says so."""
     return ServiceSpec(
-        name=FILTER,
-        command=[sys.executable, "-m", "pokupai_lib.filter_app"],
-        ports=(cfg.filter.port,),
-        probe=lambda: http_probe(f"{cfg.filter.url}/health"),
-        ready_timeout_s=cfg.filter.ready_timeout_s,
+        name=name,
+        command=[sys.executable, "-m", module],
+        ports=(app.port,),
+        probe=lambda: http_probe(f"{app.url}/health"),
+        ready_timeout_s=app.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
         cwd=cfg.paths.root,
     )
+
+
+def filter_spec(cfg: LabConfig) -> ServiceSpec:
+    """The long-running exactly-once filter process."""
+    return _stream_app_spec(cfg, FILTER, "pokupai_lib.filter_app", cfg.filter)
+
+
+def recommender_spec(cfg: LabConfig) -> ServiceSpec:
+    """The Quix Streams recommendations engine."""
+    return _stream_app_spec(cfg, RECOMMENDER, "pokupai_lib.recommender_app", cfg.recommender)
 
 
 def start_banwords_api(cfg: LabConfig, supervisor: Supervisor) -> int:
@@ -69,6 +81,11 @@ def start_banwords_api(cfg: LabConfig, supervisor: Supervisor) -> int:
 def start_filter(cfg: LabConfig, supervisor: Supervisor) -> int:
     """Start (or keep) the filter and wait until it has loaded the ban list."""
     return supervisor.start(filter_spec(cfg))
+
+
+def start_recommender(cfg: LabConfig, supervisor: Supervisor) -> int:
+    """Start (or keep) the recommender and wait until it reaches its input topics."""
+    return supervisor.start(recommender_spec(cfg))
 
 
 def start_client_api(cfg: LabConfig, supervisor: Supervisor) -> int:

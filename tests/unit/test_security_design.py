@@ -62,7 +62,7 @@ def test_each_principal_gets_only_its_own_topics() -> None:
 def test_secondary_grants_stay_within_each_principals_names() -> None:
     cfg = LabConfig()
     grants = secondary_grants(cfg)
-    assert {g.principal for g in grants} == {"mirror", "connect", "client-api"}
+    assert {g.principal for g in grants} == {"mirror", "connect", "client-api", "recommender"}
     client_api = {(g.name, tuple(op.name for op in g.operations))
                   for g in grants if g.principal == "client-api"}
     assert client_api == {("SEARCHES_WITH_PRODUCTS", ("READ", "DESCRIBE"))}
@@ -77,3 +77,24 @@ def test_secondary_grants_stay_within_each_principals_names() -> None:
     assert all((c.prefix and g.name.startswith(c.prefix)) or g.principal != "connect"
                or g.name == "primary.shop-clear"
                for c in [cfg.connect] for g in grants)
+
+
+def test_the_recommender_reads_its_inputs_writes_its_outputs_and_owns_only_its_prefixes() -> None:
+    cfg = LabConfig()
+    grants = [g for g in secondary_grants(cfg) if g.principal == "recommender"]
+    by_name = {(g.resource_type.name, g.name, g.pattern.name): {op.name for op in g.operations}
+               for g in grants}
+    reads = {"READ", "DESCRIBE", "DESCRIBE_CONFIGS"}
+    writes = {"WRITE", "DESCRIBE", "DESCRIBE_CONFIGS"}
+    assert by_name == {
+        ("TOPIC", "primary.shop-clear", "LITERAL"): reads,
+        ("TOPIC", "primary.client-searches", "LITERAL"): reads,
+        ("TOPIC", "products_by_category", "LITERAL"): writes,
+        ("TOPIC", "SEARCHES_WITH_PRODUCTS", "LITERAL"): writes,
+        ("TOPIC", "recommender-dlq", "LITERAL"): writes,
+        ("TOPIC", "changelog__recommender--", "PREFIXED"): {"CREATE", *reads, "WRITE"},
+        ("TOPIC", "repartition__recommender--", "PREFIXED"): {"CREATE", *reads, "WRITE"},
+        ("GROUP", "recommender", "LITERAL"): {"READ", "DESCRIBE"},
+        ("TRANSACTIONAL_ID", "recommender-0", "LITERAL"): {"WRITE", "DESCRIBE"},
+    }
+    assert cfg.recommender.hop_topic.startswith("repartition__recommender--")

@@ -1,0 +1,267 @@
+"""The recommendations engine: a Quix Streams app on the secondary cluster, as ``recommender``.
+
+Topology (every piece of state is a Quix state store backed by a changelog topic)::
+
+  primary.shop-clear (key product_id)
+    → last version per product → membership and term changes
+      ├→ group_by(category) → {product_id: name} → products_by_category (compacted)
+      └→ group_by(term)     → term index {category|word: {category: n}}
+  primary.client-searches (key id_client)
+    → group_by(match key) → join_asof(term index)        the search's category
+    → repartition__recommender--searches-by-category     (a second group_by is not allowed)
+    → join_asof(products_by_category rows) → SEARCHES_WITH_PRODUCTS (key id_client)
+
+Exactly once: each checkpoint is one transaction over outputs, repartition topics, changelogs
+and offsets. The transactional id and the consumer's ``group.instance.id`` are fixed, so after
+a ``kill -9`` the restarted process aborts its predecessor's open transaction and gets its
+partitions back at once. A record it cannot read goes to ``recommender-dlq`` with the reason,
+inside the same transaction. Run it with ``python -m pokupai_lib.recommender_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from quixstreams import Application, message_context
+from quixstreams.dataframe import StreamingDataFrame
+from quixstreams.kafka.configuration import ConnectionConfig
+from quixstreams.models import SerializationContext, Topic
+from quixstreams.models.serializers.json import JSONSerializer
+from quixstreams.state import State
+
+from pokupai_lib.clients import client_config
+from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.recommendation_rules import (
+    Invalid,
+    apply_member_change,
+    apply_term_change,
+    build_recommendation,
+    parse_product,
+    parse_search,
+    product_changes,
+    resolve_category,
+)
+from pokupai_lib.recommender_stats import RecommenderStats
+from pokupai_lib.stats_http import serve_stats
+
+__all__ = ["build_app", "main"]
+
+log = logging.getLogger("pokupai_lib.recommender")
+
+PRINCIPAL = "recommender"
+_CONNECTION_KEYS = ("bootstrap.servers", "security.protocol", "ssl.ca.location",
+                    "ssl.certificate.location", "ssl.key.location",
+                    "ssl.endpoint.identification.algorithm")
+
+
+class TombstoneJSONSerializer(JSONSerializer):
+    """Quix's JSON serializer writes None as the text ``null``; a compacted table needs a real
+    tombstone."""
+
+    def __call__(self, value: Any, ctx: SerializationContext  # type: ignore[override]
+                 ) -> str | bytes | None:
+        return None if value is None else super().__call__(value, ctx)
+
+
+def _connection(cfg: LabConfig) -> ConnectionConfig:
+    conf = client_config(cfg, cfg.mirror.target, PRINCIPAL)
+    return ConnectionConfig.from_librdkafka_dict({k: conf[k] for k in _CONNECTION_KEYS})
+
+
+def _parsed(parse: Callable[[bytes | None, Any], Any]) -> Callable[..., dict[str, Any]]:
+    """Wrap a parser so a bad record becomes a dead letter instead of stopping the app."""
+
+    def step(value: bytes | None, key: Any, timestamp: int, headers: Any) -> dict[str, Any]:
+        try:
+            return {"ok": True, "value": parse(value, key)}
+        except Invalid as exc:
+            ctx = message_context()
+            log.warning("dead letter from %s[%s]@%s: %s", ctx.topic, ctx.partition, ctx.offset,
+                        exc)
+            return {"ok": False, "error": str(exc), "topic": ctx.topic,
+                    "partition": ctx.partition, "offset": ctx.offset,
+                    "value": None if value is None else value.decode("utf-8", "replace")}
+    return step
+
+
+def _versioned(state: State[str, Any], timestamp: int, row: Any) -> dict[str, Any]:
+    """join_asof keeps versions by event time, but a repartition topic mixes events of several
+    input partitions, so a key's timestamps can go backwards; stamp each version with the
+    largest timestamp so far, so the newest version is also the latest in time."""
+    stamped = max(timestamp, state.get("ts", 0))
+    state.set("ts", stamped)
+    return {"ts": stamped, "row": row}
+
+
+class Recommender:
+    """Builds the topology; its step methods are the stateful parts."""
+
+    def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
+        self.cfg = cfg
+        self.stats = stats
+
+    def track_product(self, product: dict[str, Any] | None, key: str, timestamp: int,
+                      headers: Any, state: State[str, Any]) -> list[dict[str, Any]]:
+        old = state.get("product")
+        if product is None:
+            state.delete("product")
+        else:
+            state.set("product", product)
+        changes = product_changes(old, product, key)
+        self.stats.product_changes.inc(len(changes))
+        return changes
+
+    def track_category(self, change: dict[str, Any], category: str, timestamp: int,
+                       headers: Any, state: State[str, Any]) -> dict[str, Any]:
+        members, row = apply_member_change(state.get("members", {}), change, category)
+        if members:
+            state.set("members", members)
+        else:
+            state.delete("members")
+        return _versioned(state, timestamp, row)
+
+    def track_term(self, change: dict[str, Any], term: str, timestamp: int, headers: Any,
+                   state: State[str, Any]) -> dict[str, Any]:
+        index = apply_term_change(state.get("index", {}), change)
+        if index is None:
+            state.delete("index")
+        else:
+            state.set("index", index)
+        return _versioned(state, timestamp, index)
+
+    def recommended(self, row: dict[str, Any]) -> dict[str, Any]:
+        self.stats.record_recommendation(row)
+        return row
+
+    def _valid(self, sdf: StreamingDataFrame, dead_letters: Topic) -> StreamingDataFrame:
+        def dead_letter(row: dict[str, Any]) -> bool:
+            if not row["ok"]:
+                self.stats.dead_lettered.labels(row["topic"]).inc()
+            return not row["ok"]
+
+        sdf.filter(dead_letter).apply(lambda row: {k: v for k, v in row.items() if k != "ok"}) \
+            .to_topic(dead_letters)
+        return sdf.filter(lambda row: row["ok"]).apply(lambda row: row["value"])
+
+    def build(self, app: Application) -> None:
+        rec = self.cfg.recommender
+        grace = timedelta(seconds=rec.join_grace_s)
+        remote = self.cfg.mirror.remote_topic
+        products_in = app.topic(remote(self.cfg.topics.shop_clear), key_deserializer="str",
+                                value_deserializer="bytes")
+        searches_in = app.topic(remote(self.cfg.topics.client_searches),
+                                key_deserializer="str", value_deserializer="bytes")
+        by_category = app.topic(rec.products_by_category, key_serializer="str",
+                                value_serializer=TombstoneJSONSerializer())
+        recommendations = app.topic(rec.searches_with_products, key_serializer="str")
+        dead_letters = app.topic(rec.dead_letters, key_serializer="str")
+        # JSON keys like group_by's repartition topics, so it is co-partitioned with them.
+        hop = app.topic(rec.hop_topic, key_serializer="json", key_deserializer="json")
+
+        products = self._valid(app.dataframe(products_in).apply(
+            _parsed(lambda raw, _key: parse_product(raw)), metadata=True), dead_letters)
+        changes = products.apply(self.track_product, stateful=True, expand=True, metadata=True)
+        categories = (changes.filter(lambda c: c["kind"] == "member")
+                      .group_by(lambda c: c["category"], name="category")
+                      .apply(self.track_category, stateful=True, metadata=True)
+                      .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
+                      .apply(lambda v: v["row"]))
+        categories.to_topic(by_category)
+        index = (changes.filter(lambda c: c["kind"] == "term")
+                 .group_by(lambda c: c["term"], name="term")
+                 .apply(self.track_term, stateful=True, metadata=True)
+                 .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
+                 .apply(lambda v: v["row"]))
+
+        searches = self._valid(app.dataframe(searches_in).apply(
+            _parsed(parse_search), metadata=True), dead_letters)
+        resolved = (searches.group_by(lambda s: s["key"], name="search-term")
+                    .join_asof(index, how="left", on_merge=resolve_category, grace_ms=grace,
+                               name="term-index"))
+        if not rec.keep_unmatched:
+            resolved = resolved.filter(lambda s: s["category"] is not None)
+        resolved.to_topic(hop, key=lambda s: s["category"] or "")
+        (app.dataframe(hop)
+         .join_asof(categories, how="left", on_merge=build_recommendation, grace_ms=grace,
+                    name="category-products")
+         .apply(self.recommended)
+         .to_topic(recommendations, key=lambda r: r["CLIENT_ID"]))
+
+
+def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
+    """The Quix application with the lab's security, exactly-once and latency settings."""
+    rec = cfg.recommender
+    app = Application(
+        broker_address=_connection(cfg),
+        consumer_group=rec.consumer_group,
+        processing_guarantee="exactly-once",
+        producer_extra_config={"transactional.id": rec.transactional_id},
+        consumer_extra_config={"group.instance.id": rec.transactional_id,
+                               "session.timeout.ms": 10_000,
+                               "fetch.wait.max.ms": rec.fetch_wait_max_ms},
+        auto_offset_reset="earliest",
+        commit_interval=rec.commit_interval_s,
+        consumer_poll_timeout=rec.poll_timeout_s,
+        state_dir=str(cfg.paths.state / "recommender"),
+        auto_create_topics=True,
+    )
+    Recommender(cfg, stats).build(app)
+    return app
+
+
+class LagGauge:
+    """Measures the group's lag on its two inputs once a second, from committed offsets."""
+
+    def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
+        remote = cfg.mirror.remote_topic
+        self.topics = [remote(cfg.topics.shop_clear), remote(cfg.topics.client_searches)]
+        self.stats = stats
+        self.consumer = Consumer(client_config(cfg, cfg.mirror.target, PRINCIPAL, **{
+            "group.id": cfg.recommender.consumer_group, "enable.auto.commit": False}))
+
+    def measure(self) -> dict[str, int]:
+        lags: dict[str, int] = {}
+        for topic in self.topics:
+            partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            tps = [TopicPartition(topic, p) for p in partitions]
+            lag = 0
+            for tp in self.consumer.committed(tps, timeout=10):
+                low, high = self.consumer.get_watermark_offsets(tp, timeout=10)
+                lag += max(0, high - (tp.offset if tp.offset >= 0 else low))
+            lags[topic] = lag
+        return lags
+
+    def follow(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            try:
+                self.stats.set_lag(self.measure())
+            except KafkaException as exc:  # e.g. a coordinator moving while a broker restarts
+                log.warning("lag not measured this time: %s", exc)
+
+
+def main() -> None:
+    """Entry point of the supervised recommender process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = load_config()
+    stats = RecommenderStats()
+    serve_stats(stats, cfg.recommender.host, cfg.recommender.port, name="recommender-stats")
+    app = build_app(cfg, stats)
+    stop = threading.Event()
+    threading.Thread(target=LagGauge(cfg, stats).follow, args=(stop,), name="lag",
+                     daemon=True).start()
+    stats.started_at = datetime.now(UTC).isoformat()
+    log.info("recommender starting at %s", time.strftime("%H:%M:%S"))
+    try:
+        app.run()  # returns on SIGTERM/SIGINT after the last checkpoint is committed
+    finally:
+        stop.set()
+
+
+if __name__ == "__main__":
+    main()

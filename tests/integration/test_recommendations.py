@@ -1,0 +1,140 @@
+"""Recommendations on the real stack: client API → MirrorMaker 2 → Quix recommender → API."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from pokupai_lib.client_api_client import ClientApiClient
+from pokupai_lib.clients import client_config
+from pokupai_lib.config import LabConfig
+from pokupai_lib.recommendation_rules import Invalid, parse_product
+from pokupai_lib.recommendations import (
+    kill_and_restart_recommender,
+    output_offsets,
+    outputs_since,
+    recommender_stats,
+    wait_for_recommendations,
+    wait_until_caught_up,
+)
+from pokupai_lib.search_events import SearchEvent
+from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
+
+
+@pytest.fixture(scope="module")
+def api(platform: LabConfig) -> ClientApiClient:
+    wait_until_caught_up(platform)
+    return ClientApiClient(platform)
+
+
+def _run() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _live_names_by_category(cfg: LabConfig) -> dict[str, Counter[str]]:
+    """What products_by_category must hold, from the mirrored products themselves."""
+    topic = cfg.mirror.remote_topic(cfg.topics.shop_clear)
+    names: dict[str, Counter[str]] = {}
+    for value in latest_by_key(read_range(cfg, topic, cluster=cfg.mirror.target)).values():
+        try:
+            product = parse_product(value)
+        except Invalid:
+            continue
+        if product is not None:
+            names.setdefault(product["category"], Counter())[product["name"]] += 1
+    return names
+
+
+def test_a_category_search_in_any_form_recommends_exactly_that_categorys_products(
+        platform: LabConfig, api: ClientApiClient) -> None:
+    client = f"it-{_run()}"
+    for word in ("Красота", "КРАСОТУ"):
+        api.search_response(client, word).raise_for_status()
+    rows = wait_for_recommendations(platform, api, client, count=2)
+    expected = _live_names_by_category(platform)["Красота"]
+    assert [r["SEARCH_TERM"] for r in rows] == ["КРАСОТУ", "Красота"]  # newest first
+    for row in rows:
+        assert (row["MATCHED_CATEGORY"], row["MATCH_TYPE"]) == ("Красота", "category")
+        assert Counter(row["ALL_PRODUCTS_ARRAY"]) == expected
+        assert row["TOTAL_PRODUCTS"] == sum(expected.values())
+        assert row["PRODUCTS_IN_CATEGORY"] == ", ".join(row["ALL_PRODUCTS_ARRAY"])
+
+
+def test_a_word_that_is_not_a_category_recommends_from_the_category_of_its_products(
+        platform: LabConfig, api: ClientApiClient) -> None:
+    client = f"it-{_run()}"
+    api.search_response(client, "часы").raise_for_status()
+    (row,) = wait_for_recommendations(platform, api, client)
+    assert (row["MATCHED_CATEGORY"], row["MATCH_TYPE"]) == ("Электроника", "word")
+    assert any("часы" in name.lower() for name in row["ALL_PRODUCTS_ARRAY"])
+
+
+def test_a_search_that_matches_nothing_is_recorded_without_products(
+        platform: LabConfig, api: ClientApiClient) -> None:
+    client = f"it-{_run()}"
+    api.search_response(client, "абракадабра").raise_for_status()
+    (row,) = wait_for_recommendations(platform, api, client)
+    assert row["MATCH_TYPE"] == "none" and row["ALL_PRODUCTS_ARRAY"] is None
+
+
+def test_an_unknown_client_gets_404_naming_it(api: ClientApiClient) -> None:
+    response = api.recommendations("never-searched-42")
+    assert response.status_code == 404
+    assert "never-searched-42" in response.json()["detail"]
+
+
+def test_a_malformed_search_event_is_dead_lettered_and_the_recommender_goes_on(
+        platform: LabConfig, api: ClientApiClient) -> None:
+    rec = platform.recommender
+    start = end_offsets(platform, rec.dead_letters, cluster=platform.mirror.target)
+    key = f"bad-{_run()}"
+    producer = Producer(client_config(platform, "primary", "admin"))
+    producer.produce(platform.topics.client_searches, key=key.encode(), value=b"{broken")
+    assert producer.flush(15) == 0
+    client = f"it-{_run()}"
+    api.search_response(client, "Красота").raise_for_status()
+    wait_for_recommendations(platform, api, client)
+    wait_until_caught_up(platform)
+    letters = read_range(platform, rec.dead_letters, start, cluster=platform.mirror.target)
+    (letter,) = [orjson.loads(r.value) for r in letters if r.key == key.encode()]
+    assert "not JSON" in letter["error"] and letter["value"] == "{broken"
+    assert letter["topic"] == platform.mirror.remote_topic(platform.topics.client_searches)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_stream_loses_and_repeats_no_recommendation(
+        platform: LabConfig, api: ClientApiClient) -> None:
+    run, total = _run(), 400
+    clients = [f"kill-{run}-{n}" for n in range(total)]
+    start = output_offsets(platform)
+    producer = Producer(client_config(platform, "primary", "admin", acks="all",
+                                      **{"enable.idempotence": True, "linger.ms": 5}))
+
+    def send() -> None:
+        for client in clients:
+            event = SearchEvent.now(client, "Красота" if len(client) % 2 else "часы")
+            producer.produce(platform.topics.client_searches, key=client.encode(),
+                             value=event.to_json())
+            producer.poll(0)
+            time.sleep(0.01)
+        producer.flush(30)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 60
+    while sum(outputs_since(platform, start).values()) < total // 4:
+        assert time.monotonic() < deadline, "no recommendations before the kill"
+        time.sleep(0.2)
+    kill_and_restart_recommender(platform)
+    sender.join()
+    wait_until_caught_up(platform)
+    outputs = outputs_since(platform, start)
+    assert set(outputs) == set(clients), f"missing: {sorted(set(clients) - set(outputs))[:5]}"
+    assert set(outputs.values()) == {1}, f"repeated: {outputs.most_common(3)}"
+    assert recommender_stats(platform)["ready"] is True

@@ -1,0 +1,164 @@
+"""The recommender's logic without Kafka: matching, product changes, the two joins' mergers."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pokupai_lib.recommendation_rules import (
+    Invalid,
+    apply_member_change,
+    apply_term_change,
+    build_recommendation,
+    match_key,
+    parse_product,
+    parse_search,
+    product_changes,
+    resolve_category,
+)
+
+
+def _raw(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def _product(name: str, category: str, **extra: object) -> dict[str, object]:
+    parsed = parse_product(_raw({"name": name, "category": category, **extra}))
+    assert parsed is not None
+    return parsed
+
+
+@pytest.mark.parametrize("text", ["Красота", "красоту", " КРАСОТЫ ", "красотой!"])
+def test_word_forms_and_case_share_one_match_key(text: str) -> None:
+    assert match_key(text) == match_key("красота")
+
+
+def test_yo_and_stress_marks_fold_like_the_ban_rules() -> None:
+    assert match_key("Ёлки") == match_key("елки")
+    assert match_key("за\u0301мок") == match_key("замок")
+
+
+def test_different_words_keep_different_keys() -> None:
+    assert match_key("часы") != match_key("чай")
+
+
+def test_a_product_is_found_by_its_name_and_tag_phrases_not_its_description() -> None:
+    product = _product("Умные часы XYZ", " Электроника ", tags=["умные часы", "гаджеты"],
+                       description="GPS и уведомления")
+    assert product["category"] == "Электроника"
+    assert match_key("часов") in product["terms"]
+    assert match_key("Умные часы") in product["terms"]
+    assert match_key("гаджетов") in product["terms"]
+    assert match_key("уведомлениями") not in product["terms"]
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"{not json", "not JSON"),
+    (b"[1, 2]", "JSON list"),
+    (_raw({"name": "X"}), "no category"),
+    (_raw({"name": " ", "category": "Книги"}), "no name"),
+])
+def test_an_unusable_product_says_why(raw: bytes, reason: str) -> None:
+    with pytest.raises(Invalid, match=reason):
+        parse_product(raw)
+
+
+def test_a_tombstone_is_a_deleted_product() -> None:
+    assert parse_product(None) is None
+
+
+def test_a_search_takes_its_client_from_the_key_when_the_value_has_none() -> None:
+    search = parse_search(_raw({"word_search": "Красота", "searched_at": "t"}), "42")
+    assert search == {"id_client": "42", "word_search": "Красота", "searched_at": "t",
+                      "key": match_key("красота")}
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (None, "tombstone"),
+    (b"\xff\xfe", "not JSON"),
+    (_raw({"id_client": "1", "word_search": "!!!"}), "no word_search"),
+    (_raw({"word_search": "чай"}), "no id_client"),
+])
+def test_an_unusable_search_says_why(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(Invalid, match=reason):
+        parse_search(raw, None)
+
+
+def test_a_new_product_joins_its_category_and_adds_its_terms() -> None:
+    new = _product("Чай зелёный", "Продукты")
+    changes = product_changes(None, new, "p1")
+    assert changes[0] == {"kind": "member", "category": "Продукты", "pid": "p1",
+                          "name": "Чай зелёный"}
+    terms = {(c["term"], c["match"], c["delta"]) for c in changes[1:]}
+    assert (match_key("Продукты"), "category", 1) in terms
+    assert (match_key("чай"), "word", 1) in terms
+
+
+def test_republishing_the_same_product_changes_nothing() -> None:
+    product = _product("Чай", "Продукты")
+    assert product_changes(product, product, "p1") == []
+
+
+def test_a_category_move_leaves_the_old_one_and_joins_the_new_one() -> None:
+    changes = product_changes(_product("Чай", "Продукты"), _product("Чай", "Напитки"), "p1")
+    members = [(c["category"], c["name"]) for c in changes if c["kind"] == "member"]
+    assert members == [("Продукты", None), ("Напитки", "Чай")]
+    deltas = {(c["category"], c["match"], c["delta"]) for c in changes if c["kind"] == "term"}
+    assert ("Продукты", "category", -1) in deltas and ("Напитки", "word", 1) in deltas
+
+
+def test_a_tombstone_removes_membership_and_every_term() -> None:
+    old = _product("Чай", "Продукты")
+    changes = product_changes(old, None, "p1")
+    assert changes[0]["name"] is None
+    assert all(c["delta"] == -1 for c in changes[1:]) and len(changes) == 1 + len(old["terms"]) + 1
+
+
+def test_category_rows_follow_members_and_the_last_one_out_is_a_tombstone() -> None:
+    members, row = apply_member_change({}, {"pid": "a", "name": "Крем"}, "Красота")
+    members, row = apply_member_change(members, {"pid": "b", "name": "Шампунь"}, "Красота")
+    assert row == {"CATEGORY": "Красота", "ALL_PRODUCTS": ["Крем", "Шампунь"],
+                   "PRODUCT_COUNT": 2, "PRODUCTS_CSV": "Крем, Шампунь"}
+    members, row = apply_member_change(members, {"pid": "a", "name": "Крем для рук"}, "Красота")
+    assert row is not None and row["PRODUCT_COUNT"] == 2 and "Крем для рук" in row["ALL_PRODUCTS"]
+    members, _ = apply_member_change(members, {"pid": "a", "name": None}, "Красота")
+    members, row = apply_member_change(members, {"pid": "b", "name": None}, "Красота")
+    assert members == {} and row is None
+
+
+def test_the_term_index_counts_products_per_category_and_empties() -> None:
+    change = {"category": "Электроника", "match": "word", "delta": 1}
+    index = apply_term_change({}, change)
+    index = apply_term_change(index or {}, change)
+    assert index == {"category": {}, "word": {"Электроника": 2}}
+    index = apply_term_change(index, {**change, "delta": -1})
+    assert apply_term_change(index or {}, {**change, "delta": -1}) is None
+
+
+def test_a_category_named_by_the_term_wins_over_word_matches() -> None:
+    index = {"category": {"Красота": 1}, "word": {"Одежда": 9}}
+    assert resolve_category({"id_client": "1"}, index)["category"] == "Красота"
+
+
+def test_otherwise_the_category_with_most_matching_products_wins_ties_alphabetically() -> None:
+    index = {"category": {}, "word": {"Спорт": 1, "Электроника": 3}}
+    resolved = resolve_category({"id_client": "1"}, index)
+    assert (resolved["category"], resolved["match"]) == ("Электроника", "word")
+    tie = resolve_category({}, {"category": {}, "word": {"Б": 2, "А": 2}})
+    assert tie["category"] == "А"
+
+
+def test_an_unknown_term_resolves_to_nothing() -> None:
+    assert resolve_category({}, None) == {"category": None, "match": "none"}
+
+
+def test_the_output_row_has_the_mvp_field_names() -> None:
+    search = {"id_client": "7", "word_search": "часы", "searched_at": "2026-01-01T00:00:00Z",
+              "match": "word"}
+    row = {"CATEGORY": "Электроника", "ALL_PRODUCTS": ["Часы"], "PRODUCT_COUNT": 1,
+           "PRODUCTS_CSV": "Часы"}
+    assert build_recommendation(search, row) == {
+        "CLIENT_ID": "7", "SEARCH_TERM": "часы", "MATCHED_CATEGORY": "Электроника",
+        "PRODUCTS_IN_CATEGORY": "Часы", "TOTAL_PRODUCTS": 1, "ALL_PRODUCTS_ARRAY": ["Часы"],
+        "MATCH_TYPE": "word", "SEARCHED_AT": "2026-01-01T00:00:00Z"}
+    assert build_recommendation(search, None)["MATCH_TYPE"] == "none"
