@@ -52,8 +52,8 @@ clean: down  ## remove lab state (data, logs, pid files, certificates, run outpu
 jupyter: bootstrap
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser
 
-bench: bootstrap  ## measure startup, throughput, freshness and search latency into bench/results.md
+bench: bootstrap  ## measure startup, throughput, freshness, search and recommendation latency, alert delay into bench/results.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || \
 		{ echo "wrk is needed for the search load test: apt-get install wrk"; exit 1; }
 	cd bench && ../$(BIN)/python cluster_startup.py && ../$(BIN)/python pipeline_throughput.py \
-		&& ../$(BIN)/python search_latency.py
+		&& ../$(BIN)/python search_latency.py && ../$(BIN)/python recommendations_alerting.py

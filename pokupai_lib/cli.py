@@ -47,7 +47,7 @@ def bootstrap() -> None:
 def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option(
         help="all: the whole platform; primary or secondary: that cluster only")] = "all"
        ) -> None:
-    """Start the platform: clusters, registry, pipeline, mirroring, Elasticsearch, Connect, API."""
+    """Start the platform: clusters, registry, pipeline, mirroring, recommender, search, alerts."""
     cfg = load_config()
     if cluster == "all":
         ids = _run(lambda: lab.up_platform(cfg))

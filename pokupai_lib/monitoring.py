@@ -27,7 +27,8 @@ from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
 
 __all__ = ["ALERTMANAGER", "MONITORING_SERVICES", "VICTORIA_METRICS", "VMALERT",
            "ensure_monitoring_tools", "missing_monitoring_tools", "monitoring_specs",
-           "query_range", "scrape_config", "start_monitoring", "wait_for_alert"]
+           "query_range", "rules_frame", "scrape_config", "start_monitoring", "targets_frame",
+           "wait_for_alert"]
 
 VICTORIA_METRICS = "victoria-metrics"
 VMALERT = "vmalert"
@@ -167,6 +168,31 @@ def query_range(cfg: LabConfig, query: str, start: float, end: float,
         columns[label] = pd.Series({pd.Timestamp(t, unit="s", tz="UTC"): float(v)
                                     for t, v in series["values"]})
     return pd.DataFrame(columns)
+
+
+def targets_frame(cfg: LabConfig) -> pd.DataFrame:
+    """Every scrape target with its job, labels and whether its last scrape worked."""
+    mon = cfg.monitoring
+    response = httpx.get(f"http://{mon.host}:{mon.victoria_metrics_port}/api/v1/query",
+                         params={"query": "up"}, timeout=15)
+    response.raise_for_status()
+    rows = [{"job": m.get("job"), "instance": m.get("instance"), "cluster": m.get("cluster", ""),
+             "broker_id": m.get("broker_id", ""), "up": int(float(r["value"][1]))}
+            for r in response.json()["data"]["result"] for m in [r["metric"]]]
+    frame = pd.DataFrame(rows, columns=["job", "instance", "cluster", "broker_id", "up"])
+    return frame.sort_values(["job", "instance"]).reset_index(drop=True)
+
+
+def rules_frame(cfg: LabConfig) -> pd.DataFrame:
+    """vmalert's alerting rules: group, name, expression, hold time and current state."""
+    mon = cfg.monitoring
+    response = httpx.get(f"http://{mon.host}:{mon.vmalert_port}/api/v1/rules", timeout=15)
+    response.raise_for_status()
+    rows = [{"group": group["name"], "alert": rule["name"], "for": f"{rule.get('duration', 0)} s",
+             "expr": rule["query"], "state": rule.get("state", "")}
+            for group in response.json()["data"]["groups"] for rule in group["rules"]
+            if rule.get("type") == "alerting"]
+    return pd.DataFrame(rows, columns=["group", "alert", "for", "expr", "state"])
 
 
 def wait_for_alert(cfg: LabConfig, alert: str, status: str, since: str,

@@ -5,21 +5,31 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
+import uuid
 from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 import pandas as pd
+from confluent_kafka import Producer
 
 from pokupai_lib.client_api_client import ClientApiClient
+from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import lab_supervisor
+from pokupai_lib.recommendation_rules import Invalid, parse_product
+from pokupai_lib.search_events import SearchEvent
 from pokupai_lib.services import RECOMMENDER, start_recommender
 from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 
-__all__ = ["categories_frame", "kill_and_restart_recommender", "output_offsets", "outputs_since",
+__all__ = ["RecoveryReport", "categories_frame", "category_mismatches",
+           "kill_and_restart_recommender", "kill_during_searches", "output_offsets",
+           "outputs_since", "recommend_after_search",
            "recommendation_latency", "recommendations_frame", "recommender_stats",
            "wait_for_recommendations", "wait_until_caught_up"]
 
@@ -55,9 +65,30 @@ def categories_frame(cfg: LabConfig) -> pd.DataFrame:
     return frame.sort_values("CATEGORY").reset_index(drop=True)
 
 
+def category_mismatches(cfg: LabConfig) -> list[str]:
+    """Categories whose ``products_by_category`` row differs from the live products of
+    ``primary.shop-clear`` (each product once, by its latest version); empty when all agree."""
+    expected: dict[str, Counter[str]] = {}
+    topic = cfg.mirror.remote_topic(cfg.topics.shop_clear)
+    for value in latest_by_key(read_range(cfg, topic, cluster=cfg.mirror.target)).values():
+        try:
+            product = parse_product(value)
+        except Invalid:
+            continue  # the recommender dead-letters it too
+        if product is not None:
+            expected.setdefault(product["category"], Counter())[product["name"]] += 1
+    latest = latest_by_key(read_range(cfg, cfg.recommender.products_by_category,
+                                      cluster=cfg.mirror.target))
+    actual = {key.decode(): Counter(orjson.loads(value)["ALL_PRODUCTS"])
+              for key, value in latest.items() if value is not None}
+    return sorted(c for c in expected.keys() | actual.keys()
+                  if expected.get(c) != actual.get(c))
+
+
 def recommendations_frame(rows: list[dict[str, Any]], width: int = 80) -> pd.DataFrame:
     """Recommendation rows as a table, the product list cut to ``width`` characters."""
     frame = pd.DataFrame(rows, columns=_SHOWN)
+    frame["TOTAL_PRODUCTS"] = frame["TOTAL_PRODUCTS"].astype("Int64")
     frame["PRODUCTS_IN_CATEGORY"] = frame["PRODUCTS_IN_CATEGORY"].map(
         lambda text: text if not isinstance(text, str) or len(text) <= width
         else text[:width - 1] + "…")
@@ -78,6 +109,26 @@ def wait_for_recommendations(cfg: LabConfig, client: ClientApiClient, id_client:
         if time.monotonic() > deadline:
             raise TimeoutError(f"client {id_client!r} has no {count} recommendation(s) after "
                                f"{timeout_s:.0f} s (last answer {response.status_code})")
+        time.sleep(0.02)
+
+
+def recommend_after_search(client: ClientApiClient, id_client: str, word: str,
+                           timeout_s: float = 30.0) -> dict[str, Any]:
+    """``POST /search`` as the client, then the recommendation of exactly that search (a
+    client's earlier searches are skipped by their time)."""
+    before = datetime.now(UTC).isoformat(timespec="milliseconds")
+    client.search_response(id_client, word).raise_for_status()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = client.recommendations(id_client)
+        if response.status_code == 200:
+            for row in response.json()["recommendations"]:
+                if row["SEARCH_TERM"] == word and str(row["SEARCHED_AT"]) >= before:
+                    found: dict[str, Any] = row
+                    return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no recommendation for {id_client!r}'s search {word!r} after "
+                               f"{timeout_s:.0f} s; see .lab/logs/{RECOMMENDER}.log")
         time.sleep(0.02)
 
 
@@ -121,3 +172,57 @@ def kill_and_restart_recommender(cfg: LabConfig, pause_s: float = 0.5) -> int:
 def output_offsets(cfg: LabConfig) -> dict[int, int]:
     """Where ``SEARCHES_WITH_PRODUCTS`` ends now, to read only what comes after."""
     return end_offsets(cfg, cfg.recommender.searches_with_products, cluster=cfg.mirror.target)
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """Searches sent across a ``kill -9`` of the recommender, and what came out."""
+
+    searches: int
+    done_before_kill: int
+    recommendations: int
+    missing: list[str]
+    repeated: dict[str, int]
+
+    def summary(self) -> str:
+        return (f"searches {self.searches}, recommended before the kill "
+                f"{'some' if self.done_before_kill else 'none'}, recommendations "
+                f"{self.recommendations}, missing {len(self.missing)}, "
+                f"repeated {len(self.repeated)}")
+
+
+def kill_during_searches(cfg: LabConfig, searches: int = 400, interval_s: float = 0.01,
+                         words: tuple[str, ...] = ("Красота", "часы")) -> RecoveryReport:
+    """Send ``searches`` search events (one fresh client each) to ``client-searches``, kill -9
+    the recommender once a quarter of them are recommended, restart it, and count the
+    committed recommendations of each client."""
+    run = uuid.uuid4().hex[:8]
+    clients = [f"kill-{run}-{n}" for n in range(searches)]
+    start = output_offsets(cfg)
+    producer = Producer(client_config(cfg, "primary", "admin", acks="all",
+                                      **{"enable.idempotence": True, "linger.ms": 5}))
+
+    def send() -> None:
+        for n, client in enumerate(clients):
+            event = SearchEvent.now(client, words[n % len(words)])
+            producer.produce(cfg.topics.client_searches, key=client.encode(),
+                             value=event.to_json())
+            producer.poll(0)
+            time.sleep(interval_s)
+        producer.flush(30)
+
+    sender = threading.Thread(target=send, name="searches")
+    sender.start()
+    deadline = time.monotonic() + 60
+    done = 0
+    while done < searches // 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        done = sum(outputs_since(cfg, start).values())
+    kill_and_restart_recommender(cfg)
+    sender.join()
+    wait_until_caught_up(cfg)
+    outputs = outputs_since(cfg, start)
+    return RecoveryReport(searches=searches, done_before_kill=done,
+                          recommendations=sum(outputs.values()),
+                          missing=sorted(set(clients) - set(outputs)),
+                          repeated={c: n for c, n in outputs.items() if n > 1})

@@ -65,7 +65,10 @@ class RecommendationsView:
             if not self.assigned and not self._assign():
                 self._stop.wait(2.0)  # the recommender has not created its output yet
                 continue
-            for msg in self.consumer.consume(500, timeout=0.5):
+            first = self.consumer.poll(0.5)  # consume(n, t) would wait t even for one record
+            if first is None:
+                continue
+            for msg in [first, *self.consumer.consume(499, timeout=0)]:
                 value = msg.value()
                 if msg.error() is None and value is not None:
                     self._apply(value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections import Counter
 
@@ -14,16 +12,13 @@ from confluent_kafka import Producer
 from pokupai_lib.client_api_client import ClientApiClient
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
-from pokupai_lib.recommendation_rules import Invalid, parse_product
 from pokupai_lib.recommendations import (
-    kill_and_restart_recommender,
-    output_offsets,
-    outputs_since,
+    category_mismatches,
+    kill_during_searches,
     recommender_stats,
     wait_for_recommendations,
     wait_until_caught_up,
 )
-from pokupai_lib.search_events import SearchEvent
 from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 
 
@@ -37,33 +32,26 @@ def _run() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def _live_names_by_category(cfg: LabConfig) -> dict[str, Counter[str]]:
-    """What products_by_category must hold, from the mirrored products themselves."""
-    topic = cfg.mirror.remote_topic(cfg.topics.shop_clear)
-    names: dict[str, Counter[str]] = {}
-    for value in latest_by_key(read_range(cfg, topic, cluster=cfg.mirror.target)).values():
-        try:
-            product = parse_product(value)
-        except Invalid:
-            continue
-        if product is not None:
-            names.setdefault(product["category"], Counter())[product["name"]] += 1
-    return names
-
-
 def test_a_category_search_in_any_form_recommends_exactly_that_categorys_products(
         platform: LabConfig, api: ClientApiClient) -> None:
     client = f"it-{_run()}"
     for word in ("Красота", "КРАСОТУ"):
         api.search_response(client, word).raise_for_status()
     rows = wait_for_recommendations(platform, api, client, count=2)
-    expected = _live_names_by_category(platform)["Красота"]
+    assert category_mismatches(platform) == []
+    beauty = [row for row in categories(platform) if row["CATEGORY"] == "Красота"]
     assert [r["SEARCH_TERM"] for r in rows] == ["КРАСОТУ", "Красота"]  # newest first
     for row in rows:
         assert (row["MATCHED_CATEGORY"], row["MATCH_TYPE"]) == ("Красота", "category")
-        assert Counter(row["ALL_PRODUCTS_ARRAY"]) == expected
-        assert row["TOTAL_PRODUCTS"] == sum(expected.values())
+        assert Counter(row["ALL_PRODUCTS_ARRAY"]) == Counter(beauty[0]["ALL_PRODUCTS"])
+        assert row["TOTAL_PRODUCTS"] == beauty[0]["PRODUCT_COUNT"]
         assert row["PRODUCTS_IN_CATEGORY"] == ", ".join(row["ALL_PRODUCTS_ARRAY"])
+
+
+def categories(cfg: LabConfig) -> list[dict[str, object]]:
+    latest = latest_by_key(read_range(cfg, cfg.recommender.products_by_category,
+                                      cluster=cfg.mirror.target))
+    return [orjson.loads(v) for v in latest.values() if v is not None]
 
 
 def test_a_word_that_is_not_a_category_recommends_from_the_category_of_its_products(
@@ -110,31 +98,8 @@ def test_a_malformed_search_event_is_dead_lettered_and_the_recommender_goes_on(
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_and_repeats_no_recommendation(
         platform: LabConfig, api: ClientApiClient) -> None:
-    run, total = _run(), 400
-    clients = [f"kill-{run}-{n}" for n in range(total)]
-    start = output_offsets(platform)
-    producer = Producer(client_config(platform, "primary", "admin", acks="all",
-                                      **{"enable.idempotence": True, "linger.ms": 5}))
-
-    def send() -> None:
-        for client in clients:
-            event = SearchEvent.now(client, "Красота" if len(client) % 2 else "часы")
-            producer.produce(platform.topics.client_searches, key=client.encode(),
-                             value=event.to_json())
-            producer.poll(0)
-            time.sleep(0.01)
-        producer.flush(30)
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    deadline = time.monotonic() + 60
-    while sum(outputs_since(platform, start).values()) < total // 4:
-        assert time.monotonic() < deadline, "no recommendations before the kill"
-        time.sleep(0.2)
-    kill_and_restart_recommender(platform)
-    sender.join()
-    wait_until_caught_up(platform)
-    outputs = outputs_since(platform, start)
-    assert set(outputs) == set(clients), f"missing: {sorted(set(clients) - set(outputs))[:5]}"
-    assert set(outputs.values()) == {1}, f"repeated: {outputs.most_common(3)}"
+    report = kill_during_searches(platform, searches=400)
+    assert 0 < report.done_before_kill < report.searches  # the kill came mid-stream
+    assert report.missing == [] and report.repeated == {}
+    assert report.recommendations == report.searches
     assert recommender_stats(platform)["ready"] is True
