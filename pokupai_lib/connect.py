@@ -21,7 +21,7 @@ from pokupai_lib.artifacts import connect_plugins_dir, ensure_connect_plugins
 from pokupai_lib.clients import jvm_ssl_properties, write_properties
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ConnectorError
-from pokupai_lib.kafka_cluster import jvm_command
+from pokupai_lib.kafka_cluster import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
 
 __all__ = [
@@ -80,7 +80,8 @@ def connect_spec(cfg: LabConfig) -> ServiceSpec:
         name=CONNECT_SERVICE,
         command=jvm_command(cfg, "org.apache.kafka.connect.cli.ConnectDistributed", [props],
                             heap_mb=cfg.connect.heap_mb, log_config="connect-log4j2.properties",
-                            metrics_port=cfg.monitoring.connect_jmx_port),
+                            metrics_port=cfg.monitoring.connect_jmx_port,
+                            metrics_rules=CONNECT_METRICS_RULES),
         ports=(cfg.connect.port, cfg.monitoring.connect_jmx_port),
         probe=lambda: http_probe(f"{cfg.connect.url}/connectors"),
         ready_timeout_s=cfg.connect.ready_timeout_s,

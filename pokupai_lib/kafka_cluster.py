@@ -26,6 +26,7 @@ from pokupai_lib.errors import ClusterError, LabError, StateDirError
 from pokupai_lib.supervisor import ProbeResult, ServiceSpec, Supervisor
 
 __all__ = [
+    "CONNECT_METRICS_RULES",
     "cluster_dir",
     "ensure_cluster_id",
     "format_storage",
@@ -87,14 +88,19 @@ def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> 
     }
 
 
+# Connect and MirrorMaker 2 (Connect workers inside) share one exporter rule file.
+CONNECT_METRICS_RULES = "jmx-connect-rules.yaml"
+
 def jvm_command(cfg: LabConfig, main_class: str, args: list[str], heap_mb: int = 128,
                 log_config: str = "tools-log4j2.properties",
-                metrics_port: int | None = None) -> list[str]:
+                metrics_port: int | None = None,
+                metrics_rules: str = "jmx-kafka-rules.yaml") -> list[str]:
     """A ``java`` command line running ``main_class`` from the Kafka jars; with
-    ``metrics_port``, the JMX exporter javaagent serves Prometheus metrics there."""
+    ``metrics_port``, the JMX exporter javaagent serves Prometheus metrics there, selected
+    and named by ``infra/monitoring/<metrics_rules>``."""
     libs = kafka_libs_dir(cfg)
     agent = ([f"-javaagent:{jmx_agent_path(cfg)}={cfg.monitoring.host}:{metrics_port}:"
-              f"{cfg.paths.infra / 'monitoring' / 'jmx-kafka-rules.yaml'}"]
+              f"{cfg.paths.infra / 'monitoring' / metrics_rules}"]
              if metrics_port is not None else [])
     return [
         java_executable(), *agent, f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",

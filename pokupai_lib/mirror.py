@@ -11,7 +11,7 @@ from confluent_kafka import KafkaException
 
 from pokupai_lib.clients import admin_client, jvm_ssl_properties, write_properties
 from pokupai_lib.config import LabConfig
-from pokupai_lib.kafka_cluster import jvm_command
+from pokupai_lib.kafka_cluster import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.supervisor import ProbeResult, ServiceSpec, Supervisor
 
 __all__ = ["MIRROR_SERVICE", "mirror_properties", "mirror_spec", "mirrored_topics_present",
@@ -90,7 +90,8 @@ def mirror_spec(cfg: LabConfig) -> ServiceSpec:
         command=jvm_command(cfg, "org.apache.kafka.connect.mirror.MirrorMaker",
                             [props, "--clusters", cfg.mirror.target],
                             heap_mb=cfg.mirror.heap_mb, log_config="connect-log4j2.properties",
-                            metrics_port=cfg.monitoring.mirror_jmx_port),
+                            metrics_port=cfg.monitoring.mirror_jmx_port,
+                            metrics_rules=CONNECT_METRICS_RULES),
         ports=(cfg.monitoring.mirror_jmx_port,),
         probe=lambda: mirrored_topics_present(cfg),
         ready_timeout_s=cfg.mirror.ready_timeout_s,
