@@ -30,7 +30,7 @@ from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 __all__ = ["RecoveryReport", "categories_frame", "category_mismatches",
            "kill_and_restart_recommender", "kill_during_searches", "output_offsets",
            "outputs_since", "recommend_after_search",
-           "recommendation_latency", "recommendations_frame", "recommender_stats",
+           "recommendation_latency", "recommendations_frame", "recommender_stats", "search_demand",
            "wait_for_recommendations", "wait_until_caught_up"]
 
 _SHOWN = ["CLIENT_ID", "SEARCH_TERM", "MATCH_TYPE", "MATCHED_CATEGORY", "TOTAL_PRODUCTS",
@@ -83,6 +83,23 @@ def category_mismatches(cfg: LabConfig) -> list[str]:
               for key, value in latest.items() if value is not None}
     return sorted(c for c in expected.keys() | actual.keys()
                   if expected.get(c) != actual.get(c))
+
+
+def search_demand(cfg: LabConfig, top: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What clients look for, from every ``SEARCHES_WITH_PRODUCTS`` row: searches per matched
+    category (and how they matched), and the most frequent terms that matched nothing."""
+    records = read_range(cfg, cfg.recommender.searches_with_products, cluster=cfg.mirror.target)
+    rows = pd.DataFrame([orjson.loads(r.value) for r in records if r.value is not None],
+                        columns=["CLIENT_ID", "SEARCH_TERM", "MATCHED_CATEGORY", "MATCH_TYPE"])
+    matched = rows.dropna(subset=["MATCHED_CATEGORY"])
+    by_category = (matched.pivot_table(index="MATCHED_CATEGORY", columns="MATCH_TYPE",
+                                       values="CLIENT_ID", aggfunc="count", fill_value=0)
+                   .assign(clients=matched.groupby("MATCHED_CATEGORY")["CLIENT_ID"].nunique()))
+    by_category["searches"] = by_category.drop(columns="clients").sum(axis=1)
+    by_category = by_category.sort_values("searches", ascending=False)
+    unmatched = (rows[rows["MATCHED_CATEGORY"].isna()]["SEARCH_TERM"].str.lower()
+                 .value_counts().head(top).rename_axis("term").to_frame("searches"))
+    return by_category, unmatched
 
 
 def recommendations_frame(rows: list[dict[str, Any]], width: int = 80) -> pd.DataFrame:
