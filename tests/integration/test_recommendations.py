@@ -24,7 +24,8 @@ from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 
 @pytest.fixture(scope="module")
 def api(platform: LabConfig) -> ClientApiClient:
-    wait_until_caught_up(platform)
+    # The pipeline tests publish 12,000 products just before: give the recommender time.
+    wait_until_caught_up(platform, timeout_s=300)
     return ClientApiClient(platform)
 
 
