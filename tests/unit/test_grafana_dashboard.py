@@ -1,12 +1,14 @@
 """The Grafana dashboard of the docker profile: well-formed, and it only asks for series the lab
-exports (JMX names derived from the exporter's rules, the filter's and the recommender's from
-their registries)."""
+exports (JMX names derived from the exporter rules of the job that serves them, the filter's and
+the recommender's from their registries)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +17,16 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.filter_stats import FilterStats
+from pokupai_lib.kafka_cluster import CONNECT_METRICS_RULES
 from pokupai_lib.monitoring import scrape_config
 from pokupai_lib.recommender_stats import RecommenderStats
 
 INFRA = LabConfig().paths.infra
 DASHBOARD = INFRA / "grafana" / "pokupai-platform.json"
-JMX_RULES = INFRA / "monitoring" / "jmx-kafka-rules.yaml"
+# The exporter rules each JMX job runs with (brokers: jvm_command's default).
+JOB_RULES = {"kafka": INFRA / "monitoring" / "jmx-kafka-rules.yaml",
+             "kafka-connect": INFRA / "monitoring" / CONNECT_METRICS_RULES,
+             "mirror-maker": INFRA / "monitoring" / CONNECT_METRICS_RULES}
 ALERT_RULES = INFRA / "monitoring" / "vmalert-rules.yml"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -38,6 +44,8 @@ TARGET_LABELS = {"job", "instance", "cluster"}
 _SAMPLE_SUFFIXES = {"counter": ("_total",), "gauge": ("",),
                     "histogram": ("_bucket", "_sum", "_count")}
 _PROMQL_WORDS = {"and", "or", "unless", "bool", "offset"}
+# client_java 1.x strips these from every name before it adds its own (_total to counters).
+_RESERVED_SUFFIXES = r"(?:_total|_created|_bucket|_info)+$"
 
 
 def _dashboard() -> dict[str, Any]:
@@ -66,10 +74,40 @@ def metric_names(expr: str) -> set[str]:
     return set(re.findall(r"\b[a-zA-Z_:][\w:]*+(?!\s*\()", text)) - _PROMQL_WORDS
 
 
-def _jmx_name_patterns() -> list[re.Pattern[str]]:
-    """One regex per rule for the names it can emit: ``$n`` becomes the n-th group's
-    alternatives when that group is a list of literal names, else ``\\w+``."""
-    config = yaml.safe_load(JMX_RULES.read_text(encoding="utf-8"))
+def _capture_groups(pattern: str) -> list[str]:
+    """The bodies of ``pattern``'s capturing groups in number order, nested ones included."""
+    bodies: dict[int, str] = {}
+    opened: list[int | None] = []
+    for token in re.finditer(r"\\.|\[(?:\\.|[^\]\\])*\]|\((\?)?|\)", pattern):
+        if token[0].startswith("("):
+            opened.append(None if token[1] else token.end())
+        elif token[0] == ")" and (start := opened.pop()) is not None:
+            bodies[start] = pattern[start:token.start()]
+    return [bodies[start] for start in sorted(bodies)]
+
+
+def _words(regex: str) -> set[str] | None:
+    """Every string ``regex`` matches when it is made only of names, ``|`` and ``(?:...)``
+    (as the rules' attribute lists are), else None. Each innermost group is replaced by each
+    of its alternatives in turn, which keeps the language since there are no quantifiers."""
+    if not re.fullmatch(r"(?:[\w|-]|\(\?:|\))*", regex):
+        return None
+    pending, words = [regex], set[str]()
+    while pending:
+        text = pending.pop()
+        if inner := re.search(r"\(\?:([\w|-]*)\)", text):
+            pending += [text[:inner.start()] + word + text[inner.end():]
+                        for word in inner[1].split("|")]
+        else:
+            words.update(text.split("|"))
+    return words
+
+
+@functools.cache
+def _jmx_name_patterns(rules_file: Path) -> tuple[re.Pattern[str], ...]:
+    """One regex per name a rule can emit: ``$n`` becomes each of the n-th group's names when
+    that group lists names only, else ``\\w+``; then the agent's own suffix handling."""
+    config = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
     lower = config.get("lowercaseOutputName", False)
 
     def sanitized(text: str) -> str:  # what the exporter does to a name (after lowercasing)
@@ -77,20 +115,18 @@ def _jmx_name_patterns() -> list[re.Pattern[str]]:
 
     patterns = []
     for rule in config["rules"]:
-        groups = re.findall(r"(?<!\\)\((?!\?)((?:[^()\\]|\\.)*)\)", rule["pattern"])
-        assert len(groups) == re.compile(rule["pattern"]).groups, f"nested groups: {rule}"
-        parts = []
+        groups = _capture_groups(rule["pattern"])
+        assert len(groups) == re.compile(rule["pattern"]).groups, f"groups misread: {rule}"
+        # Per part of the name, what it can be; "\0" stands for any word.
+        choices: list[list[str]] = []
         for i, part in enumerate(re.split(r"\$(\d+)", rule["name"])):
-            if i % 2 == 0:
-                parts.append(re.escape(sanitized(part)))
-            elif re.fullmatch(r"[\w|-]+", body := groups[int(part) - 1]):
-                parts.append("(?:" + "|".join(map(sanitized, body.split("|"))) + ")")
-            else:
-                parts.append(r"\w+")
-        # client_java 1.x (inside the agent) names every counter ..._total.
-        suffix = "_total" if rule.get("type") == "COUNTER" else ""
-        patterns.append(re.compile("".join(parts) + suffix))
-    return patterns
+            words = [part] if i % 2 == 0 else _words(groups[int(part) - 1]) or ["\0"]
+            choices.append([w if w == "\0" else sanitized(w) for w in words])
+        for combination in itertools.product(*choices):
+            name = re.sub(_RESERVED_SUFFIXES, "", "".join(combination))
+            name += "_total" if rule.get("type") == "COUNTER" else ""
+            patterns.append(re.compile(r"\w+".join(map(re.escape, name.split("\0")))))
+    return tuple(patterns)
 
 
 def _app_series() -> dict[str, set[str]]:
@@ -109,9 +145,14 @@ def _app_series() -> dict[str, set[str]]:
     return series
 
 
-def _produced(name: str, jmx: list[re.Pattern[str]]) -> bool:
-    return (name in SERVER_SERIES | AGENT_SERIES | _app_series().keys()
-            or any(p.fullmatch(name) for p in jmx))
+def _from_rules(name: str, job: str) -> bool:
+    """Whether ``job``'s exporter serves ``name`` (by its rules, or as scrape/agent series)."""
+    return (name in SERVER_SERIES | AGENT_SERIES
+            or any(p.fullmatch(name) for p in _jmx_name_patterns(JOB_RULES[job])))
+
+
+def _produced(name: str) -> bool:
+    return name in _app_series() or any(_from_rules(name, job) for job in JOB_RULES)
 
 
 def test_dashboard_identity() -> None:
@@ -166,23 +207,43 @@ def test_metric_names_reads_promql() -> None:
     assert metric_names(expr) == {"a_bucket", "b_total", "up"}
 
 
-@pytest.mark.parametrize(("name", "produced"), [
-    ("kafka_server_brokertopicmetrics_bytesinpersec_total", True),
-    ("kafka_server_brokertopicmetrics_bytesinpersec", False),  # a counter: _total is added
-    ("kafka_server_brokertopicmetrics_replicationbytesinpersec_total", False),
-    ("kafka_server_replicamanager_underreplicatedpartitions", True),
-    ("kafka_raft_current_leader", True),
-    ("kafka_raft_current_state", False),
-    ("kafka_connect_connect_worker_metrics_connector_count", False),
+@pytest.mark.parametrize(("job", "name", "produced"), [
+    ("kafka", "kafka_server_brokertopicmetrics_bytesinpersec_total", True),
+    ("kafka", "kafka_server_brokertopicmetrics_bytesinpersec", False),  # a counter: _total added
+    ("kafka", "kafka_server_brokertopicmetrics_replicationbytesinpersec_total", False),
+    ("kafka", "kafka_server_replicamanager_underreplicatedpartitions", True),
+    ("kafka", "kafka_raft_current_leader", True),
+    ("kafka", "kafka_raft_current_state", False),
+    ("kafka", "kafka_connect_connector_tasks", False),
+    ("kafka-connect", "kafka_connect_connector_tasks", True),
+    ("kafka-connect", "kafka_connect_connect_worker_metrics_connector_count", False),
+    ("kafka-connect", "kafka_connect_worker_connector_count", True),
+    ("kafka-connect", "kafka_connect_sink_task_sink_record_send_total", True),
+    ("kafka-connect", "kafka_connect_sink_task_sink_record_send", False),
+    ("mirror-maker", "kafka_server_replicamanager_underreplicatedpartitions", False),
+    ("mirror-maker", "kafka_connect_source_task_source_record_write_total", True),
+    # A gauge whose attribute ends in -total loses it; a counter's is not doubled.
+    ("mirror-maker", "kafka_connect_worker_completed_rebalances", True),
+    ("mirror-maker", "kafka_connect_worker_completed_rebalances_total", False),
+    ("mirror-maker", "kafka_connect_worker_task_startup_failure_total", True),
+    ("mirror-maker", "kafka_connect_worker_task_startup_failure_total_total", False),
+    ("mirror-maker", "jvm_memory_used_bytes", True),
 ])
-def test_jmx_names_follow_the_rules(name: str, produced: bool) -> None:
-    assert _produced(name, _jmx_name_patterns()) is produced
+def test_jmx_names_follow_the_rules(job: str, name: str, produced: bool) -> None:
+    assert _from_rules(name, job) is produced
 
 
 def test_every_metric_is_one_the_lab_produces() -> None:
-    jmx = _jmx_name_patterns()
     used = set().union(*map(metric_names, _exprs()))
-    assert {n for n in used if not _produced(n, jmx)} == set()
+    assert {n for n in used if not _produced(n)} == set()
+
+
+def test_jmx_metrics_come_from_their_jobs_rules() -> None:
+    for expr in _exprs():
+        for name, matchers in re.findall(r"\b([a-zA-Z_:][\w:]*)\s*\{([^{}]*)\}", expr):
+            for op, value in re.findall(r'\bjob\s*(=~|=)\s*"([^"]*)"', matchers):
+                jobs = value.split("|") if op == "=~" else [value]
+                assert all(_from_rules(name, job) for job in jobs if job in JOB_RULES), expr
 
 
 def test_jobs_and_clusters_are_scraped() -> None:
@@ -196,6 +257,12 @@ def test_jobs_and_clusters_are_scraped() -> None:
                 continue
             values = value.split("|") if op == "=~" else [value]
             assert set(values) <= known[label], expr
+
+
+def test_connectors_named_are_the_labs() -> None:
+    named = {value for expr in _exprs()
+             for value in re.findall(r'\bconnector\s*=\s*"([^"]*)"', expr)}
+    assert named <= {LabConfig().connect.sink_name}
 
 
 def test_app_metrics_have_the_labels_used() -> None:
