@@ -28,7 +28,7 @@ from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
 __all__ = ["ALERTMANAGER", "MONITORING_SERVICES", "VICTORIA_METRICS", "VMALERT",
            "ensure_monitoring_tools", "missing_monitoring_tools", "monitoring_specs",
            "query_range", "rules_frame", "scrape_config", "start_monitoring", "targets_frame",
-           "wait_for_alert"]
+           "wait_for_alert", "wait_for_targets"]
 
 VICTORIA_METRICS = "victoria-metrics"
 VMALERT = "vmalert"
@@ -181,6 +181,24 @@ def targets_frame(cfg: LabConfig) -> pd.DataFrame:
             for r in response.json()["data"]["result"] for m in [r["metric"]]]
     frame = pd.DataFrame(rows, columns=["job", "instance", "cluster", "broker_id", "up"])
     return frame.sort_values(["job", "instance"]).reset_index(drop=True)
+
+
+def wait_for_targets(cfg: LabConfig, timeout_s: float = 60.0) -> pd.DataFrame:
+    """Wait until VictoriaMetrics has scraped every configured target successfully; return
+    the targets. Raises LabError naming the ones still missing or down."""
+    expected = {target for job in scrape_config(cfg)["scrape_configs"]
+                for group in job["static_configs"] for target in group["targets"]}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frame = targets_frame(cfg)
+        up = set(frame.loc[frame["up"] == 1, "instance"])
+        if expected <= up:
+            return frame
+        if time.monotonic() > deadline:
+            raise LabError(f"not scraped successfully within {timeout_s:.0f} s: "
+                           f"{', '.join(sorted(expected - up))}; see "
+                           ".lab/logs/victoria-metrics.log")
+        time.sleep(1.0)
 
 
 def rules_frame(cfg: LabConfig) -> pd.DataFrame:

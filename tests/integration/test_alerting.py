@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import start_alerting
+from pokupai_lib.monitoring import wait_for_targets
 from pokupai_lib.outage import broker_outage, outage_metrics
 
 
 @pytest.fixture(scope="module")
 def alerting(platform: LabConfig) -> LabConfig:
     start_alerting(platform)
-    time.sleep(2 * platform.monitoring.scrape_interval_s)  # every target scraped once
+    wait_for_targets(platform)
     return platform
 
 
