@@ -162,7 +162,9 @@ def outage_metrics(cfg: LabConfig, report: OutageReport) -> pd.DataFrame:
     }
     columns = {}
     for name, query in queries.items():
-        frame = query_range(cfg, query, report.started, report.ended + 10)
+        # Stop a scrape short of the end: the newest step can hold only some targets' samples.
+        frame = query_range(cfg, query, report.started,
+                            report.ended - cfg.monitoring.scrape_interval_s)
         columns[name] = frame.iloc[:, 0] if not frame.empty else pd.Series(dtype=float)
     return pd.DataFrame(columns)
 

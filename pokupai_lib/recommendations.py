@@ -44,7 +44,8 @@ def recommender_stats(cfg: LabConfig) -> dict[str, Any]:
 
 
 def wait_until_caught_up(cfg: LabConfig, timeout_s: float = 180.0) -> dict[str, int]:
-    """Wait until the recommender has committed everything in its inputs; return the lag."""
+    """Wait until the recommender has committed everything in its inputs and its own
+    repartition topics; return the lag per topic."""
     deadline = time.monotonic() + timeout_s
     while True:
         lag: dict[str, int] = recommender_stats(cfg).get("lag") or {}

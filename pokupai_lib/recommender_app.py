@@ -216,24 +216,33 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
 
 
 class LagGauge:
-    """Measures the group's lag on its two inputs once a second, from committed offsets."""
+    """Measures the group's lag once a second, from committed offsets: on its two inputs and
+    on its own repartition topics (inputs read to the end can still leave work queued there)."""
 
     def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
         remote = cfg.mirror.remote_topic
-        self.topics = [remote(cfg.topics.shop_clear), remote(cfg.topics.client_searches)]
+        self.inputs = [remote(cfg.topics.shop_clear), remote(cfg.topics.client_searches)]
+        self.internal_prefix = cfg.recommender.internal_prefixes[1]
         self.stats = stats
         self.consumer = Consumer(client_config(cfg, cfg.mirror.target, PRINCIPAL, **{
             "group.id": cfg.recommender.consumer_group, "enable.auto.commit": False}))
 
     def measure(self) -> dict[str, int]:
+        topics = self.consumer.list_topics(timeout=10).topics
+        internal = sorted(t for t in topics if t.startswith(self.internal_prefix))
         lags: dict[str, int] = {}
-        for topic in self.topics:
-            partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        for topic in [*self.inputs, *internal]:
+            if topic not in topics:
+                continue
+            partitions = topics[topic].partitions
             tps = [TopicPartition(topic, p) for p in partitions]
+            # The app writes its own topics in transactions: a commit marker follows the last
+            # record, so one offset past the committed one is not work left.
+            markers = 1 if topic.startswith(self.internal_prefix) else 0
             lag = 0
             for tp in self.consumer.committed(tps, timeout=10):
                 low, high = self.consumer.get_watermark_offsets(tp, timeout=10)
-                lag += max(0, high - (tp.offset if tp.offset >= 0 else low))
+                lag += max(0, high - (tp.offset if tp.offset >= 0 else low) - markers)
             lags[topic] = lag
         return lags
 
