@@ -85,10 +85,19 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
         committed = _committed_offsets(admin, cfg)
         if stats["ready"] and all(committed.get(p, -1) >= end for p, end in target.items()
                                   if end > 0):
-            return stats
+            return _settled(cfg, stats)
         time.sleep(0.3)
     raise LabError(f"the filter did not catch up within {timeout_s:.0f} s; "
                    "see .lab/logs/filter.log")
+
+
+def _settled(cfg: LabConfig, stats: dict[str, Any], wait_s: float = 3.0) -> dict[str, Any]:
+    """The filter refreshes its gauges once a second: give a stale lag time to reach 0."""
+    deadline = time.monotonic() + wait_s
+    while stats["lag"] != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stats = filter_stats(cfg)
+    return stats
 
 
 def shop_clear_products(cfg: LabConfig) -> dict[str, dict[str, Any]]:
