@@ -151,9 +151,13 @@ def broker_outage(cfg: LabConfig, broker: int = 2, cluster: ClusterName = "prima
         unacked_in_topic=len(in_topic - acked))
 
 
-def outage_metrics(cfg: LabConfig, report: OutageReport) -> pd.DataFrame:
-    """Brokers up and under-replicated partitions of the cluster over the outage, from
-    VictoriaMetrics (5 s steps)."""
+def outage_metrics(cfg: LabConfig, report: OutageReport, after_s: float = 20.0) -> pd.DataFrame:
+    """Brokers up and under-replicated partitions of the cluster from the start of the test
+    to ``after_s`` after the restart, from VictoriaMetrics (5 s steps). Waits until that
+    window is a few scrapes in the past: the newest steps can hold only some targets' samples."""
+    until = max(report.ended, report.restarted_at + after_s)
+    settled = until + 2 * cfg.monitoring.scrape_interval_s
+    time.sleep(max(0.0, settled - time.time()))
     selector = f'cluster="{report.cluster}"'
     queries = {
         "brokers up": f'sum(up{{job="kafka", {selector}}})',
@@ -162,9 +166,7 @@ def outage_metrics(cfg: LabConfig, report: OutageReport) -> pd.DataFrame:
     }
     columns = {}
     for name, query in queries.items():
-        # Stop a scrape short of the end: the newest step can hold only some targets' samples.
-        frame = query_range(cfg, query, report.started,
-                            report.ended - cfg.monitoring.scrape_interval_s)
+        frame = query_range(cfg, query, report.started, until)
         columns[name] = frame.iloc[:, 0] if not frame.empty else pd.Series(dtype=float)
     return pd.DataFrame(columns)
 
