@@ -38,10 +38,22 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
     consumer = _consumer(cfg, cluster, principal)
     try:
         meta = consumer.list_topics(topic, timeout=15).topics[topic]
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)[1]
-                for p in meta.partitions}
+        return {p: _high_watermark(consumer, TopicPartition(topic, p)) for p in meta.partitions}
     finally:
         consumer.close()
+
+
+def _high_watermark(consumer: Consumer, tp: TopicPartition, attempts: int = 10) -> int:
+    """The partition's high watermark, retrying while leadership moves (NOT_LEADER after a
+    broker restart or a preferred-leader election): librdkafka does not retry this call."""
+    for attempt in range(attempts):
+        try:
+            return int(consumer.get_watermark_offsets(tp, timeout=15)[1])
+        except KafkaException as exc:
+            if attempt == attempts - 1 or not exc.args[0].retriable():
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
