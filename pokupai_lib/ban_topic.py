@@ -26,7 +26,7 @@ from confluent_kafka import (
 from pokupai_lib.ban_rules import BanKind, BanList, normalize_term
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
-from pokupai_lib.topic_reader import is_partition_eof
+from pokupai_lib.topic_reader import end_offsets, is_partition_eof
 
 __all__ = ["BanEntry", "BanTopic", "apply_ban_record", "ban_key", "entries_view", "parse_ban_key"]
 
@@ -90,6 +90,7 @@ class BanTopic:
     def __init__(self, cfg: LabConfig, principal: str = "banwords-api") -> None:
         self.cfg = cfg
         self.topic = cfg.topics.ban_words
+        self.principal = principal
         self._conf = client_config(cfg, "primary", principal)
         self._producer: Producer | None = None
 
@@ -123,7 +124,7 @@ class BanTopic:
         """Read the whole topic from the beginning into ``bans``; return records applied."""
         consumer = self._consumer()
         try:
-            ends = self._end_offsets(consumer)
+            ends = self._end_offsets()
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in ends])
             applied, done = 0, {p for p, end in ends.items() if end == 0}
             deadline = time.monotonic() + timeout_s
@@ -149,7 +150,7 @@ class BanTopic:
         def run() -> None:
             consumer = self._consumer()
             try:
-                ends = self._end_offsets(consumer)
+                ends = self._end_offsets()
                 consumer.assign([TopicPartition(self.topic, p, end) for p, end in ends.items()])
                 while not stop.is_set():
                     msg = consumer.poll(0.2)
@@ -170,14 +171,8 @@ class BanTopic:
                                       "enable.auto.commit": False,
                                       "isolation.level": "read_committed"})
 
-    def _end_offsets(self, consumer: Consumer) -> dict[int, int]:
-        meta = consumer.list_topics(self.topic, timeout=15).topics[self.topic]
-        ends = {}
-        for partition in meta.partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, partition),
-                                                        timeout=15)
-            ends[partition] = high
-        return ends
+    def _end_offsets(self) -> dict[int, int]:
+        return end_offsets(self.cfg, self.topic, "primary", self.principal)
 
 
 def entries_view(bans: BanList) -> dict[str, list[str]]:

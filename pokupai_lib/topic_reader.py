@@ -11,7 +11,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import ClusterName, LabConfig
 
-__all__ = ["Record", "end_offsets", "is_partition_eof", "latest_by_key", "read_range"]
+__all__ = ["Record", "end_offsets", "is_partition_eof", "latest_by_key", "leadership_moving",
+           "read_range"]
 
 
 @dataclass(frozen=True)
@@ -32,27 +33,35 @@ def _consumer(cfg: LabConfig, cluster: ClusterName, principal: str) -> Consumer:
         "isolation.level": "read_committed", "enable.partition.eof": True}))
 
 
+_LEADERSHIP_MOVING = frozenset({
+    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH})
+
+
+def leadership_moving(error: KafkaError) -> bool:
+    """True for the errors of a partition whose leader is changing. By code, because the
+    errors librdkafka raises from watermark queries do not carry its retriable flag."""
+    return error.code() in _LEADERSHIP_MOVING
+
+
 def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
-                principal: str = "admin") -> dict[int, int]:
-    """The next offset of every partition of ``topic`` (read_committed: the stable end)."""
-    consumer = _consumer(cfg, cluster, principal)
-    try:
-        meta = consumer.list_topics(topic, timeout=15).topics[topic]
-        return {p: _high_watermark(consumer, TopicPartition(topic, p)) for p in meta.partitions}
-    finally:
-        consumer.close()
-
-
-def _high_watermark(consumer: Consumer, tp: TopicPartition, attempts: int = 10) -> int:
-    """The partition's high watermark, retrying while leadership moves (NOT_LEADER after a
-    broker restart or a preferred-leader election): librdkafka does not retry this call."""
+                principal: str = "admin", attempts: int = 8) -> dict[int, int]:
+    """The next offset of every partition of ``topic`` (read_committed: the stable end).
+    NOT_LEADER while leadership moves is retried with a new consumer: librdkafka neither
+    retries this call nor refreshes the stale leader it asked."""
     for attempt in range(attempts):
+        consumer = _consumer(cfg, cluster, principal)
         try:
-            return int(consumer.get_watermark_offsets(tp, timeout=15)[1])
+            meta = consumer.list_topics(topic, timeout=15).topics[topic]
+            return {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p),
+                                                          timeout=15)[1])
+                    for p in meta.partitions}
         except KafkaException as exc:
-            if attempt == attempts - 1 or not exc.args[0].retriable():
+            if attempt == attempts - 1 or not leadership_moving(exc.args[0]):
                 raise
-            time.sleep(0.5)
+        finally:
+            consumer.close()
+        time.sleep(min(0.5 * 2 ** attempt, 4.0))
     raise AssertionError("unreachable")
 
 

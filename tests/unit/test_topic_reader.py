@@ -1,0 +1,23 @@
+"""Which Kafka errors end_offsets treats as a leadership change worth retrying."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import KafkaError
+
+from pokupai_lib.topic_reader import leadership_moving
+
+
+@pytest.mark.parametrize("code", [KafkaError.NOT_LEADER_FOR_PARTITION,
+                                  KafkaError.LEADER_NOT_AVAILABLE,
+                                  KafkaError.FENCED_LEADER_EPOCH])
+def test_a_moving_leader_is_retried_even_without_librdkafkas_retriable_flag(code: int) -> None:
+    error = KafkaError(code)
+    assert not error.retriable()  # how librdkafka raises it from a watermark query
+    assert leadership_moving(error)
+
+
+@pytest.mark.parametrize("code", [KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                                  KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._SSL])
+def test_other_errors_are_raised_at_once(code: int) -> None:
+    assert not leadership_moving(KafkaError(code))
