@@ -10,7 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-from confluent_kafka import KafkaException
+from confluent_kafka import ElectionType, KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
 
 from pokupai_lib.artifacts import (
     ensure_jmx_agent,
@@ -33,6 +34,7 @@ __all__ = [
     "jvm_command",
     "node_properties",
     "node_spec",
+    "restore_preferred_leaders",
     "start_cluster",
     "start_node",
     "stop_cluster",
@@ -223,6 +225,8 @@ def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) 
         for spec in specs:
             supervisor.wait_ready(spec)
         wait_for_brokers(cfg, cluster, count=len(specs))
+        if len(already_running) < len(specs):  # the first node up leads every partition
+            restore_preferred_leaders(cfg, cluster)
     except LabError as exc:
         started_now = [s.name for s in specs if s.name not in already_running]
         supervisor.stop_many(started_now, cfg.service_stop_timeout_s)
@@ -251,3 +255,33 @@ def start_node(cfg: LabConfig, cluster: ClusterName, node_id: int,
     node = config.node(node_id)
     _prepare_node(cfg, config, node, ensure_cluster_id(cfg, cluster))
     return supervisor.start(node_spec(cfg, config, node))
+
+
+def restore_preferred_leaders(cfg: LabConfig, cluster: ClusterName,
+                              timeout_s: float = 90.0) -> int:
+    """After a broker restart: wait until every partition's ISR is full again, then elect
+    the preferred leaders at once, so leadership does not move minutes later (the
+    controller's imbalance check) under a client that cached the old leader. Returns how
+    many partitions changed leader."""
+    admin = admin_client(cfg, cluster)
+    deadline = time.monotonic() + timeout_s
+    lagging = _partitions_with_short_isr(admin)
+    while lagging and time.monotonic() < deadline:
+        time.sleep(1.0)
+        lagging = _partitions_with_short_isr(admin)
+    if lagging:
+        raise ClusterError(f"{cluster}: {len(lagging)} partitions still under-replicated "
+                           f"{timeout_s:.0f} s after the restart (e.g. {lagging[0]}); "
+                           "see .lab/logs/kafka-*.log")
+    results = admin.elect_leaders(ElectionType.PREFERRED, None).result()
+    failures = {f"{tp.topic}-{tp.partition}": str(err) for tp, err in results.items()
+                if err is not None and err.args[0].code() != KafkaError.ELECTION_NOT_NEEDED}
+    if failures:
+        raise ClusterError(f"{cluster}: preferred leader election failed for {failures}")
+    return sum(err is None for err in results.values())
+
+
+def _partitions_with_short_isr(admin: AdminClient) -> list[str]:
+    topics = admin.list_topics(timeout=10).topics
+    return [f"{name}-{p}" for name, meta in topics.items() for p, part in meta.partitions.items()
+            if len(part.isrs) < len(part.replicas)]

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from pokupai_lib.clients import admin_client, client_config
 from pokupai_lib.config import ClusterName, LabConfig, TopicSpec
-from pokupai_lib.kafka_cluster import start_node, stop_node
+from pokupai_lib.kafka_cluster import restore_preferred_leaders, start_node, stop_node
 from pokupai_lib.lab import lab_supervisor
 from pokupai_lib.monitoring import query_range, wait_for_alert
 from pokupai_lib.topic_reader import end_offsets, read_range
@@ -32,6 +32,11 @@ BROKER_DOWN_ALERT = "KafkaBrokerDown"
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _received(note: dict[str, Any]) -> float:
+    """When the webhook receiver got ``note``, as epoch seconds."""
+    return datetime.fromisoformat(note["received_at"]).timestamp()
 
 
 class SteadyWriter:
@@ -131,14 +136,18 @@ def broker_outage(cfg: LabConfig, broker: int = 2, cluster: ClusterName = "prima
     try:
         fired = wait_for_alert(cfg, BROKER_DOWN_ALERT, "firing", since, alert_timeout_s,
                                instance=instance)
-        fired_after = time.time() - stopped_at
+        fired_after = _received(fired) - stopped_at
     finally:
+        # the exporter answers as soon as the JVM runs, so the alert can resolve before the
+        # listener is ready: the restart is timed from the start command
+        restarted_at = time.time()
+        writer.phase = "after"
         start_node(cfg, cluster, broker, supervisor)
-    restarted_at = time.time()
-    writer.phase = "after"
     resolved = wait_for_alert(cfg, BROKER_DOWN_ALERT, "resolved", since, alert_timeout_s,
                               instance=instance)
-    resolved_after = time.time() - restarted_at
+    resolved_after = _received(resolved) - restarted_at
+    restore_preferred_leaders(cfg, cluster)  # writes go on while leadership moves back
+    time.sleep(lead_s)
     undelivered = writer.stop()
     in_topic = {r.key.decode() for r in read_range(cfg, topic, start, cluster) if r.key}
     acked = {f"{phase}:{n}" for phase, numbers in writer.acked.items() for n in numbers}

@@ -12,7 +12,12 @@ from confluent_kafka.admin import AdminClient
 from pokupai_lib.access import attempt_produce
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
-from pokupai_lib.kafka_cluster import start_node, stop_node, wait_for_brokers
+from pokupai_lib.kafka_cluster import (
+    restore_preferred_leaders,
+    start_node,
+    stop_node,
+    wait_for_brokers,
+)
 from pokupai_lib.lab import lab_supervisor
 
 pytestmark = pytest.mark.slow
@@ -25,6 +30,7 @@ def restore_brokers(cfg: LabConfig) -> Iterator[None]:
     for node in cfg.primary.nodes:
         start_node(cfg, "primary", node.node_id, supervisor)
     wait_for_brokers(cfg, "primary", 3)
+    restore_preferred_leaders(cfg, "primary")
 
 
 def _partition(admin: AdminClient, topic: str) -> tuple[int, list[int], list[int]]:
