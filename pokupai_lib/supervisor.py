@@ -224,16 +224,18 @@ class Supervisor:
                 os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         for name, pid in running.items():
-            if not _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+            # the whole group: a child that inherited a listening socket keeps the port
+            if not _wait_group_gone(pid, max(0.0, deadline - time.monotonic())):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
-                _wait_gone(pid, 10.0)
+                _wait_group_gone(pid, 10.0)
             self.pid_file(name).unlink(missing_ok=True)
         return list(running)
 
     def restart(self, spec: ServiceSpec) -> int:
-        """Stop, then start and wait for readiness."""
+        """Stop, wait until its ports are free again, then start and wait for readiness."""
         self.stop(spec.name, spec.stop_timeout_s)
+        _wait_ports_free(spec.ports, timeout_s=15.0)
         return self.start(spec)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
@@ -281,6 +283,36 @@ def _alive(pid: int, create_time: float) -> bool:
                 and proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return False
+
+
+def _wait_group_gone(pgid: int, timeout_s: float) -> bool:
+    """Wait until the leader and every other member of process group ``pgid`` are gone."""
+    deadline = time.monotonic() + timeout_s
+    if not _wait_gone(pgid, timeout_s):
+        return False
+    while time.monotonic() < deadline:
+        if not _live_group_members(pgid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """Members of process group ``pgid`` that still run (zombies waiting for a reaper that
+    is not us hold no sockets and do not count)."""
+    members = []
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(ProcessLookupError, psutil.Error):
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(proc.pid)
+    return members
+
+
+def _wait_ports_free(ports: Sequence[int], timeout_s: float) -> None:
+    """Give a stopped server's sockets a moment to close; launch() names any holder left."""
+    deadline = time.monotonic() + timeout_s
+    while any(port_holder(p) is not None for p in ports) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _wait_gone(pid: int, timeout_s: float) -> bool:

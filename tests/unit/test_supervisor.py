@@ -92,6 +92,28 @@ def test_busy_port_names_the_port_and_its_holder(supervisor: Supervisor) -> None
     assert not supervisor.pid_file("web").exists()
 
 
+_PARENT_AND_LINGERING_CHILD = """
+import signal, socket, subprocess, sys, time
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+child = ("import signal, time; signal.signal(signal.SIGTERM, lambda *_: (time.sleep(1.5), "
+         "exit(0))); time.sleep(60)")
+subprocess.Popen([sys.executable, "-c", child], pass_fds=[server.fileno()])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+while True:
+    server.accept()[0].close()
+"""
+
+
+def test_restart_waits_for_a_child_that_still_holds_the_port(supervisor: Supervisor) -> None:
+    port = _free_port()
+    spec = ServiceSpec(name="forking", ports=(port,), probe=tcp_probe(port), ready_timeout_s=15,
+                       stop_timeout_s=5, command=[sys.executable, "-c",
+                                                  _PARENT_AND_LINGERING_CHILD, str(port)])
+    first = supervisor.start(spec)
+    second = supervisor.restart(spec)  # the child outlives its parent by 1.5 s
+    assert second != first and tcp_probe(port)().ok
+
+
 def test_not_ready_names_the_service_the_probe_and_the_log_tail(supervisor: Supervisor) -> None:
     code = "print('booting the widget', flush=True); import time; time.sleep(30)"
     spec = ServiceSpec(name="slow", command=[sys.executable, "-c", code],
