@@ -9,9 +9,10 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -32,6 +33,8 @@ __all__ = ["RecoveryReport", "categories_frame", "category_mismatches",
            "outputs_since", "recommend_after_search",
            "recommendation_latency", "recommendations_frame", "recommender_stats", "search_demand",
            "wait_for_recommendations", "wait_until_caught_up"]
+
+T = TypeVar("T")
 
 _SHOWN = ["CLIENT_ID", "SEARCH_TERM", "MATCH_TYPE", "MATCHED_CATEGORY", "TOTAL_PRODUCTS",
           "PRODUCTS_IN_CATEGORY"]
@@ -113,21 +116,32 @@ def recommendations_frame(rows: list[dict[str, Any]], width: int = 80) -> pd.Dat
     return frame
 
 
-def wait_for_recommendations(cfg: LabConfig, client: ClientApiClient, id_client: str,
-                             count: int = 1, timeout_s: float = 30.0) -> list[dict[str, Any]]:
-    """The client's recommendations once at least ``count`` exist (newest first)."""
+def _poll_recommendations(client: ClientApiClient, id_client: str,
+                          pick: Callable[[list[dict[str, Any]]], T | None],
+                          timeout_s: float, missing: str) -> T:
+    """Ask ``GET /recommendations/{id}`` every 20 ms until ``pick`` finds what it wants in
+    the rows (a 404 counts as no rows yet); TimeoutError naming ``missing`` otherwise."""
     deadline = time.monotonic() + timeout_s
     while True:
         response = client.recommendations(id_client)
-        if response.status_code == 200 and len(response.json()["recommendations"]) >= count:
-            rows: list[dict[str, Any]] = response.json()["recommendations"]
-            return rows
         if response.status_code not in (200, 404):
             response.raise_for_status()
+        rows = response.json()["recommendations"] if response.status_code == 200 else []
+        found = pick(rows)
+        if found is not None:
+            return found
         if time.monotonic() > deadline:
-            raise TimeoutError(f"client {id_client!r} has no {count} recommendation(s) after "
-                               f"{timeout_s:.0f} s (last answer {response.status_code})")
+            raise TimeoutError(f"{missing} after {timeout_s:.0f} s (last answer "
+                               f"{response.status_code}); see .lab/logs/{RECOMMENDER}.log")
         time.sleep(0.02)
+
+
+def wait_for_recommendations(cfg: LabConfig, client: ClientApiClient, id_client: str,
+                             count: int = 1, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    """The client's recommendations once at least ``count`` exist (newest first)."""
+    return _poll_recommendations(
+        client, id_client, lambda rows: rows if len(rows) >= count else None, timeout_s,
+        f"client {id_client!r} has no {count} recommendation(s)")
 
 
 def recommend_after_search(client: ClientApiClient, id_client: str, word: str,
@@ -136,18 +150,13 @@ def recommend_after_search(client: ClientApiClient, id_client: str, word: str,
     client's earlier searches are skipped by their time)."""
     before = datetime.now(UTC).isoformat(timespec="milliseconds")
     client.search_response(id_client, word).raise_for_status()
-    deadline = time.monotonic() + timeout_s
-    while True:
-        response = client.recommendations(id_client)
-        if response.status_code == 200:
-            for row in response.json()["recommendations"]:
-                if row["SEARCH_TERM"] == word and str(row["SEARCHED_AT"]) >= before:
-                    found: dict[str, Any] = row
-                    return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no recommendation for {id_client!r}'s search {word!r} after "
-                               f"{timeout_s:.0f} s; see .lab/logs/{RECOMMENDER}.log")
-        time.sleep(0.02)
+
+    def this_search(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return next((row for row in rows if row["SEARCH_TERM"] == word
+                     and str(row["SEARCHED_AT"]) >= before), None)
+
+    return _poll_recommendations(client, id_client, this_search, timeout_s,
+                                 f"no recommendation for {id_client!r}'s search {word!r}")
 
 
 def recommendation_latency(cfg: LabConfig, searches: int = 50, word: str = "Красота",
