@@ -129,25 +129,29 @@ def broker_outage(cfg: LabConfig, broker: int = 2, cluster: ClusterName = "prima
     writer = SteadyWriter(cfg, cluster, topic, write_interval_s)
     started = time.time()
     writer.start()
-    time.sleep(lead_s)
-    since, stopped_at = _now_iso(), time.time()
-    writer.phase = "during"
-    stop_node(cfg, cluster, broker, supervisor)
     try:
-        fired = wait_for_alert(cfg, BROKER_DOWN_ALERT, "firing", since, alert_timeout_s,
-                               instance=instance)
-        fired_after = _received(fired) - stopped_at
-    finally:
-        # the exporter answers as soon as the JVM runs, so the alert can resolve before the
-        # listener is ready: the restart is timed from the start command
-        restarted_at = time.time()
-        writer.phase = "after"
-        start_node(cfg, cluster, broker, supervisor)
-    resolved = wait_for_alert(cfg, BROKER_DOWN_ALERT, "resolved", since, alert_timeout_s,
-                              instance=instance)
-    resolved_after = _received(resolved) - restarted_at
-    restore_preferred_leaders(cfg, cluster)  # writes go on while leadership moves back
-    time.sleep(lead_s)
+        time.sleep(lead_s)
+        since, stopped_at = _now_iso(), time.time()
+        writer.phase = "during"
+        stop_node(cfg, cluster, broker, supervisor)
+        try:
+            fired = wait_for_alert(cfg, BROKER_DOWN_ALERT, "firing", since, alert_timeout_s,
+                                   instance=instance)
+            fired_after = _received(fired) - stopped_at
+        finally:
+            # the exporter answers as soon as the JVM runs, so the alert can resolve before the
+            # listener is ready: the restart is timed from the start command
+            restarted_at = time.time()
+            writer.phase = "after"
+            start_node(cfg, cluster, broker, supervisor)
+        resolved = wait_for_alert(cfg, BROKER_DOWN_ALERT, "resolved", since, alert_timeout_s,
+                                  instance=instance)
+        resolved_after = _received(resolved) - restarted_at
+        restore_preferred_leaders(cfg, cluster)  # writes go on while leadership moves back
+        time.sleep(lead_s)
+    except BaseException:
+        writer.stop()  # no writer left running behind a failed scenario
+        raise
     undelivered = writer.stop()
     in_topic = {r.key.decode() for r in read_range(cfg, topic, start, cluster) if r.key}
     acked = {f"{phase}:{n}" for phase, numbers in writer.acked.items() for n in numbers}
