@@ -239,6 +239,12 @@ class FilterConfig(LoopbackService):
     group_id: str = "filter"
     transactional_id: str = "filter-0"
     batch_size: int = 10_000
+    # Below the producer's message.max.bytes (1,000,000 with key and headers) and the brokers'
+    # max.message.bytes; a product larger than this as JSON is dead-lettered, not written.
+    max_record_bytes: int = 950_000
+    transaction_timeout_ms: int = 60_000
+    backoff_first_s: float = 0.5
+    backoff_max_s: float = 15.0
 
 
 class BanApiConfig(LoopbackService):

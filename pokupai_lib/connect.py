@@ -22,7 +22,7 @@ from pokupai_lib.clients import jvm_ssl_properties, write_properties
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ConnectorError
 from pokupai_lib.kafka_cluster import CONNECT_METRICS_RULES, jvm_command
-from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
+from pokupai_lib.supervisor import ON_FAILURE, ServiceSpec, Supervisor, http_probe
 
 __all__ = [
     "CONNECT_SERVICE",
@@ -86,6 +86,7 @@ def connect_spec(cfg: LabConfig) -> ServiceSpec:
         probe=lambda: http_probe(f"{cfg.connect.url}/connectors"),
         ready_timeout_s=cfg.connect.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
+        restart=ON_FAILURE,
     )
 
 

@@ -3,60 +3,81 @@
 Each batch is one Kafka transaction holding the allowed products, the tombstones of banned
 ones, the dead letters and the consumed offsets: a ``kill -9`` at any moment leaves either the
 whole batch or none of it, and the restarted filter (same transactional id, which fences the
-old one) resumes from the last committed offsets. Run it with ``python -m pokupai_lib.filter_app``.
+old one) resumes from the last committed offsets.
+
+Faults, and what the filter does (see :mod:`pokupai_lib.filter_verdicts` for the verdicts):
+
+* a record it cannot handle, for a reason in the record: a dead letter in ``shop-dlq`` with
+  the reason and source, in the same transaction; the filter goes on;
+* a fault outside the record (registry down, brokers or coordinators moving, a transaction
+  that fails, times out or is fenced after an outage): the batch is aborted, the consumer goes
+  back to the committed offsets, and the batch is redone after a growing backoff; a fenced
+  producer is replaced by a new one under the same transactional id;
+* a real second instance with the same ids (a zombie) fences this one for good: it exits with
+  :data:`~pokupai_lib.exit_codes.ZOMBIE_EXIT_CODE`, saying so, and is not restarted;
+* ``kill -9`` or any other crash: the supervisor's keeper starts it again.
+
+Run it with ``python -m pokupai_lib.filter_app``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
+import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
-from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.schema_registry.avro import AvroDeserializer
-from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import SerializationError
 
 from pokupai_lib.ban_rules import BanList
 from pokupai_lib.ban_topic import BanTopic
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.filter_stats import FilterStats
-from pokupai_lib.product_schema import validate_decoded_product
+from pokupai_lib.filter_verdicts import (
+    DeadLetter,
+    Judge,
+    RegistryUnavailable,
+    SubjectSchemas,
+    Verdict,
+    dead_letter_record,
+)
+from pokupai_lib.kafka_faults import (
+    ZOMBIE_CODES,
+    Backoff,
+    is_fenced,
+    is_record_fault,
+    kafka_error,
+)
 from pokupai_lib.registry import registry_client
+from pokupai_lib.schema_registration import product_subject
 from pokupai_lib.stats_http import serve_stats
 from pokupai_lib.topic_reader import is_partition_eof
 
-__all__ = ["DeadLetter", "FilterLoop", "Verdict", "main"]
+__all__ = ["FilterLoop", "ZombieError", "main"]
 
 log = logging.getLogger("pokupai_lib.filter")
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """Why a record could not be processed."""
-
-    error_type: str
-    message: str
+class ZombieError(Exception):
+    """Another filter with the same transactional id and instance id took over."""
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the filter does with one record: pass it, ban it, or dead-letter it."""
-
-    product: dict[str, Any] | None = None
-    banned_rule: str | None = None
-    banned_term: str | None = None
-    dead_letter: DeadLetter | None = None
-
-
-class RegistryUnavailable(Exception):
-    """The registry did not answer; the batch is retried, not dead-lettered."""
+class RecordRefused(Exception):
+    """The broker refused a record of the batch for good; the batch is redone without it."""
 
 
 class FilterLoop:
@@ -67,8 +88,13 @@ class FilterLoop:
         self.stats = stats
         self.stop = threading.Event()
         self.bans = BanList()
+        self.failure: str | None = None
         self._gauges_at = 0.0
-        self._deserialize = AvroDeserializer(registry_client(cfg))
+        self._refused: dict[tuple[int, int], DeadLetter] = {}
+        self._backoff = Backoff(cfg.filter.backoff_first_s, cfg.filter.backoff_max_s)
+        registry = registry_client(cfg)
+        self.judge = Judge(AvroDeserializer(registry), self.bans, cfg.filter.max_record_bytes,
+                           SubjectSchemas(registry, product_subject(cfg)))
         conf = client_config(cfg, "primary", "filter")
         self.consumer = Consumer(conf | {
             "group.id": cfg.filter.group_id, "enable.auto.commit": False,
@@ -77,83 +103,148 @@ class FilterLoop:
             "group.instance.id": cfg.filter.transactional_id, "session.timeout.ms": 10_000,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
             "fetch.min.bytes": 1, "queued.min.messages": 20_000})
-        self.producer = Producer(conf | {
+        self._producer_conf = conf | {
             "transactional.id": cfg.filter.transactional_id, "acks": "all",
             "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
-            "batch.size": 1_000_000, "queue.buffering.max.messages": 200_000})
+            "batch.size": 1_000_000, "queue.buffering.max.messages": 200_000,
+            "transaction.timeout.ms": cfg.filter.transaction_timeout_ms}
+        self.producer = Producer(self._producer_conf)
 
-    def judge(self, msg: Message) -> Verdict:
-        """The verdict for one ``shop-raw`` record."""
-        try:
-            # No SerializationContext: the writer's schema id still resolves through the
-            # registry, but the data-contract rule machinery (unused here) is skipped; it cost
-            # half of the deserialization time in profiles.
-            product = self._deserialize(msg.value(), None)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code in (404, 422):
-                return Verdict(dead_letter=DeadLetter("unknown-schema", str(exc)))
-            raise RegistryUnavailable(str(exc)) from exc
-        except (SerializationError, ValueError, EOFError, TypeError) as exc:
-            return Verdict(dead_letter=DeadLetter("not-avro", str(exc) or type(exc).__name__))
-        except Exception as exc:
-            if "Connect" in type(exc).__name__ or "Timeout" in type(exc).__name__:
-                raise RegistryUnavailable(str(exc)) from exc
-            return Verdict(dead_letter=DeadLetter("undecodable", f"{type(exc).__name__}: {exc}"))
-        if not isinstance(product, dict):
-            return Verdict(dead_letter=DeadLetter("not-a-product", "value is not a record"))
-        problems = validate_decoded_product(product)
-        if problems:
-            return Verdict(dead_letter=DeadLetter("invalid-product", "; ".join(problems)))
-        match = self.bans.match(product)
-        if match is not None:
-            return Verdict(product=product, banned_rule=match.rule, banned_term=match.term)
-        return Verdict(product=product)
+    # -- one batch -------------------------------------------------------------------------
 
-    def _emit(self, msg: Message, verdict: Verdict, filtered_at: str) -> None:
+    def _emit(self, msg: Message, verdict: Verdict) -> None:
         topics = self.cfg.topics
+        refused = self._refused.pop((msg.partition() or 0, msg.offset() or 0), None)
+        if refused is not None:
+            verdict = Verdict(dead_letter=refused)
         if verdict.dead_letter is not None:
-            headers: list[tuple[str, str | bytes | None]] = [
-                ("error.type", verdict.dead_letter.error_type),
-                ("error.message", verdict.dead_letter.message[:1000]),
-                ("source.topic", msg.topic() or ""),
-                ("source.partition", str(msg.partition())),
-                ("source.offset", str(msg.offset()))]
-            self.producer.produce(topics.shop_dlq, msg.value(), msg.key(), headers=headers)
+            value, headers = dead_letter_record(msg, verdict.dead_letter,
+                                                self.cfg.filter.max_record_bytes // 2)
+            self._produce(topics.shop_dlq, value, msg.key(), headers=headers)
             self.stats.record_dead_letter(verdict.dead_letter.error_type)
         elif verdict.banned_rule is not None:
             # A tombstone, so copies downstream drop a product that passed before.
-            self.producer.produce(topics.shop_clear, None, msg.key())
+            self._produce(topics.shop_clear, None, msg.key())
             self.stats.record_banned(verdict.banned_rule, verdict.banned_term or "")
         else:
-            product = dict(verdict.product or {})
-            product["filtered_at"] = filtered_at
-            self.producer.produce(topics.shop_clear, orjson.dumps(product), msg.key())
+            self._produce(topics.shop_clear, verdict.value, msg.key(),
+                          on_delivery=functools.partial(self._delivered, msg))
+
+    def _produce(self, topic: str, value: bytes | None, key: bytes | None, **kwargs: object
+                 ) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value, key, **kwargs)
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.producer.poll(0.1)
+
+    def _delivered(self, source: Message, error: KafkaError | None, _msg: Message) -> None:
+        if error is not None and is_record_fault(error):
+            self._refused[(source.partition() or 0, source.offset() or 0)] = DeadLetter(
+                "refused-by-broker", f"{error.name()}: {error.str()}")
 
     def _process(self, batch: list[Message]) -> None:
         """One transaction: every record of ``batch`` plus the consumer's offsets."""
         self.producer.begin_transaction()
-        passed = 0
         filtered_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        for msg in batch:
-            verdict = self.judge(msg)
-            self._emit(msg, verdict, filtered_at)
-            passed += verdict.product is not None and verdict.banned_rule is None
+        verdicts = [self.judge(msg, filtered_at) for msg in batch]
+        for msg, verdict in zip(batch, verdicts, strict=True):
+            self._emit(msg, verdict)
+        self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
+        if self._refused:
+            raise RecordRefused(f"{len(self._refused)} record(s) refused by the broker")
         self.producer.send_offsets_to_transaction(
             self.consumer.position(self.consumer.assignment()),
             self.consumer.consumer_group_metadata())
         self.producer.commit_transaction()
         self.stats.record_processed(len(batch))
-        self.stats.record_passed(passed)
+        self.stats.record_passed(sum(v.passed for v in verdicts))
         now = time.time()
         for msg in batch:
             self.stats.record_latency(max(0.0, now - msg.timestamp()[1] / 1000))
 
-    def _rewind(self, batch: list[Message]) -> None:
-        firsts: dict[int, int] = {}
-        for msg in batch:
-            firsts.setdefault(msg.partition() or 0, msg.offset() or 0)
-        for partition, offset in firsts.items():
-            self.consumer.seek(TopicPartition(self.cfg.topics.shop_raw, partition, offset))
+    # -- recovery ---------------------------------------------------------------------------
+
+    def _recover(self, exc: Exception) -> None:
+        """Abort the failed batch (or replace a fenced producer), go back to the committed
+        offsets and wait a growing delay before the batch is redone."""
+        error = kafka_error(exc)
+        fault = ("record refused" if isinstance(exc, RecordRefused)
+                 else "registry" if isinstance(exc, RegistryUnavailable)
+                 else error.name() if error is not None else type(exc).__name__)
+        self.stats.record_recovery(fault)
+        delay = 0.0 if isinstance(exc, RecordRefused) else self._backoff.next_delay()
+        log.warning("batch not committed (%s: %s); it is redone after %.1f s", fault, exc, delay)
+        if is_fenced(error) or not self._abort():
+            self._replace_producer(str(exc))
+        self._rewind_to_committed()
+        self.stop.wait(delay)
+
+    def _abort(self) -> bool:
+        try:
+            self.producer.abort_transaction(30)
+            return True
+        except KafkaException as exc:
+            error = kafka_error(exc)
+            if error is not None and error.code() == KafkaError._STATE:
+                return True  # no transaction was open (begin_transaction itself failed)
+            log.warning("abort failed (%s); replacing the producer", exc)
+            return False
+
+    def _replace_producer(self, why: str) -> None:
+        """A new producer under the same transactional id: init_transactions aborts what the
+        old one left open and bumps the epoch. A fencing alone does not tell an outage from a
+        second instance; the group does: a second instance takes over this one's static
+        membership, and the next poll raises ZombieError."""
+        log.warning("replacing the transactional producer (%s)", why)
+        self.producer = Producer(self._producer_conf)
+        self._init_transactions()
+
+    def _init_transactions(self) -> None:
+        """init_transactions, retried with backoff while the cluster cannot answer."""
+        backoff = Backoff(self.cfg.filter.backoff_first_s, self.cfg.filter.backoff_max_s)
+        while not self.stop.is_set():
+            try:
+                self.producer.init_transactions(60)
+                return
+            except KafkaException as exc:
+                if is_fenced(kafka_error(exc)):
+                    self.producer = Producer(self._producer_conf)
+                delay = backoff.next_delay()
+                log.warning("init_transactions failed (%s); again in %.1f s", exc, delay)
+                self.stop.wait(delay)
+
+    def _rewind_to_committed(self) -> None:
+        """Seek every assigned partition to its committed offset (the truth after an abort or
+        a fencing, whatever this process had read), retrying while the coordinator moves."""
+        backoff = Backoff(self.cfg.filter.backoff_first_s, self.cfg.filter.backoff_max_s)
+        while not self.stop.is_set():
+            try:
+                assignment = self.consumer.assignment()
+                for tp in self.consumer.committed(assignment, timeout=10) if assignment else []:
+                    offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+                    self.consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+                return
+            except KafkaException as exc:
+                delay = backoff.next_delay()
+                log.warning("committed offsets not read (%s); again in %.1f s", exc, delay)
+                self.stop.wait(delay)
+
+    def _next_batch(self) -> list[Message]:
+        """Records to process; raises ZombieError when the group fenced this instance."""
+        batch = []
+        for msg in self.consumer.consume(self.cfg.filter.batch_size, 0.2):
+            error = msg.error()
+            if error is None:
+                batch.append(msg)
+            elif is_partition_eof(msg):
+                continue
+            elif error.code() in ZOMBIE_CODES and error.fatal():
+                raise ZombieError(f"the consumer was fenced: {error.str()}")
+            else:
+                log.warning("consumer: %s", error.str())
+        return batch
 
     def _lag(self) -> int | None:
         """Records not yet processed, or None while the consumer has no partitions."""
@@ -182,31 +273,34 @@ class FilterLoop:
         except KafkaException as exc:  # e.g. NOT_COORDINATOR while a broker restarts
             log.warning("lag not measured this time (the gauges keep their values): %s", exc)
             return
-        self.stats.ready = lag is not None
+        self.stats.ready = lag is not None and self.failure is None
         self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
 
     def run(self) -> None:
         """Load the ban list, follow it, and filter until ``stop`` is set."""
-        topic = BanTopic(self.cfg, principal="filter")
-        topic.load(self.bans)
-        topic.follow(self.bans, self.stop, on_error=lambda p: log.warning("ban-words: %s", p))
-        self.producer.init_transactions(60)
+        BanTopic(self.cfg, principal="filter").load_and_follow(
+            self.bans, self.stop, on_error=lambda p: log.warning("ban-words: %s", p),
+            on_death=self._follower_died)
         self.consumer.subscribe([self.cfg.topics.shop_raw])
+        self._init_transactions()
         log.info("filter started with %d ban entries", len(self.bans))
         while not self.stop.is_set():
-            batch = [m for m in self.consumer.consume(self.cfg.filter.batch_size, 0.2)
-                     if not is_partition_eof(m)]
+            batch = self._next_batch()
             self._refresh_gauges()
             if not batch:
                 continue
             try:
                 self._process(batch)
-            except RegistryUnavailable as exc:
-                log.warning("registry unavailable, retrying the batch in 2 s: %s", exc)
-                self.producer.abort_transaction()
-                self._rewind(batch)
-                time.sleep(2)
+            except (KafkaException, RegistryUnavailable, RecordRefused) as exc:
+                self._recover(exc)
+                continue
+            self._backoff.reset()
         self.consumer.close()
+
+    def _follower_died(self, exc: BaseException) -> None:
+        self.failure = f"the ban-words follower died: {exc}"
+        self.stats.ready = False
+        self.stop.set()
 
 
 def main() -> None:
@@ -218,7 +312,15 @@ def main() -> None:
     loop = FilterLoop(cfg, stats)
     signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
     signal.signal(signal.SIGINT, lambda *_: loop.stop.set())
-    loop.run()
+    try:
+        loop.run()
+    except ZombieError as exc:
+        log.error("another filter with transactional id %r runs and took over (%s); this one "
+                  "exits and is not restarted", cfg.filter.transactional_id, exc)
+        sys.exit(ZOMBIE_EXIT_CODE)
+    if loop.failure is not None:
+        log.error("%s; exiting so the supervisor restarts the filter", loop.failure)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ class FilterStats:
                          registry=self.registry)
         self.ban_entries = Gauge("filter_ban_entries", "entries in the live ban list",
                                  registry=self.registry)
+        self.recoveries = Counter(
+            "filter_recoveries", "batches aborted and retried after a fault outside the record",
+            ["fault"], registry=self.registry)
         self.latency = Histogram(
             "filter_latency_seconds", "record timestamp in shop-raw to committed in shop-clear",
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
@@ -39,6 +42,7 @@ class FilterStats:
         self._rules: Tally[str] = Tally()
         self._latencies: deque[float] = deque(maxlen=10_000)
         self._totals: Tally[str] = Tally()
+        self._recoveries: Tally[str] = Tally()
         self._gauges: dict[str, int] = {"lag": 0, "ban_entries": 0}
         self.ready = False
 
@@ -69,6 +73,11 @@ class FilterStats:
         with self._lock:
             self._dlq[error_type] += 1
 
+    def record_recovery(self, fault: str) -> None:
+        self.recoveries.labels(fault).inc()
+        with self._lock:
+            self._recoveries[fault] += 1
+
     def record_latency(self, seconds: float) -> None:
         self.latency.observe(seconds)
         with self._lock:
@@ -80,6 +89,7 @@ class FilterStats:
             latencies = sorted(self._latencies)
             rules, terms, dlq = dict(self._rules), dict(self._banned_terms), dict(self._dlq)
             totals, gauges = dict(self._totals), dict(self._gauges)
+            recoveries = dict(self._recoveries)
 
         def pct(q: float) -> float | None:
             return round(latencies[int(q * (len(latencies) - 1))] * 1000, 1) if latencies else None
@@ -91,6 +101,7 @@ class FilterStats:
             "banned_by_rule": rules,
             "banned_by_term": terms,
             "dead_lettered": dlq,
+            "recoveries": recoveries,
             "lag": gauges["lag"],
             "ban_entries": gauges["ban_entries"],
             "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},

@@ -194,10 +194,13 @@ def down(cfg: LabConfig) -> list[str]:
 
 
 def status_frame(cfg: LabConfig) -> pd.DataFrame:
-    """A table of services: state, pid, ports, health."""
+    """A table of services: state, pid (of the process doing the work), ports, health, and
+    for services restarted on failure, how often and why they last exited."""
     supervisor = lab_supervisor(cfg)
     rows = [asdict(supervisor.status(spec)) for spec in all_service_specs(cfg)]
-    frame = pd.DataFrame(rows, columns=["name", "state", "pid", "ports", "health"])
+    frame = pd.DataFrame(rows, columns=["name", "state", "pid", "ports", "health", "restarts",
+                                        "last_exit"])
+    frame["last_exit"] = frame["last_exit"].fillna("-")
     frame["ports"] = frame["ports"].map(lambda ports: ", ".join(map(str, ports)))
     frame["pid"] = frame["pid"].map(lambda pid: "-" if pd.isna(pid) else str(int(pid)))
     return frame

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaException
 from pokupai_lib.clients import admin_client, jvm_ssl_properties, write_properties
 from pokupai_lib.config import LabConfig
 from pokupai_lib.kafka_cluster import CONNECT_METRICS_RULES, jvm_command
-from pokupai_lib.supervisor import ProbeResult, ServiceSpec, Supervisor
+from pokupai_lib.supervisor import ON_FAILURE, ProbeResult, ServiceSpec, Supervisor
 
 __all__ = ["MIRROR_SERVICE", "mirror_properties", "mirror_spec", "mirrored_topics_present",
            "start_mirror"]
@@ -96,6 +96,7 @@ def mirror_spec(cfg: LabConfig) -> ServiceSpec:
         probe=lambda: mirrored_topics_present(cfg),
         ready_timeout_s=cfg.mirror.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
+        restart=ON_FAILURE,
     )
 
 

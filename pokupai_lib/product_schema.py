@@ -249,9 +249,13 @@ def validate_decoded_product(record: Mapping[str, Any], *, path: Path | None = N
     """Like :func:`validate_product`, for a record an Avro reader has already decoded.
 
     Decoding with the product schema guarantees every field and type, so only the semantic
-    checks remain; a record written with another schema (other fields) gets the full check.
+    checks remain. A record written with a later version of the schema (fields added, as the
+    registry's BACKWARD rule allows) is checked on the fields this version knows, and keeps
+    its new ones; a record that lacks a known field gets the full check.
     """
     _, _schema, known = _load(path)
     if record.keys() == known:
         return _semantic_problems(record)
+    if known.issubset(record.keys()):
+        return validate_product({name: record[name] for name in known}, path=path)
     return validate_product(record, path=path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from pokupai_lib.config import LabConfig, LoopbackService
-from pokupai_lib.supervisor import ServiceSpec, Supervisor, http_probe
+from pokupai_lib.supervisor import ON_FAILURE, ServiceSpec, Supervisor, http_probe
 
 __all__ = ["ALERT_RECEIVER", "BANWORDS_API", "CLIENT_API", "FILTER", "RECOMMENDER",
            "alert_receiver_spec", "banwords_api_spec", "client_api_spec", "filter_spec",
@@ -31,6 +31,7 @@ def _uvicorn_spec(cfg: LabConfig, name: str, factory: str, api: LoopbackService)
         ready_timeout_s=api.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
         cwd=cfg.paths.root,
+        restart=ON_FAILURE,
     )
 
 
@@ -60,6 +61,7 @@ def _stream_app_spec(cfg: LabConfig, name: str, module: str, app: LoopbackServic
         ready_timeout_s=app.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
         cwd=cfg.paths.root,
+        restart=ON_FAILURE,
     )
 
 

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,9 +27,11 @@ from typing import Any, Literal
 import psutil
 
 from pokupai_lib.errors import PortBusyError, ServiceNotReadyError
+from pokupai_lib.keeper import KeeperState, read_keeper_state
 
 __all__ = [
     "ProbeResult",
+    "RestartPolicy",
     "ServiceSpec",
     "ServiceStatus",
     "Supervisor",
@@ -49,6 +52,21 @@ class ProbeResult:
 
 
 Probe = Callable[[], ProbeResult]
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Restart on failure (non-zero exit or a signal), like systemd's ``Restart=on-failure``:
+    the delay doubles from ``backoff_s`` to ``max_backoff_s``; at most ``max_restarts``
+    within ``window_s`` (then the service stays down and ``status`` says so)."""
+
+    max_restarts: int = 5
+    window_s: float = 300.0
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+
+
+ON_FAILURE = RestartPolicy()
 
 
 def http_probe(url: str) -> ProbeResult:
@@ -90,6 +108,8 @@ class ServiceSpec:
     # Run as this user (and its group only) instead of the caller, e.g. for programs that
     # refuse to run as root.
     user: str | None = None
+    # None: the process runs as launched and stays down when it exits.
+    restart: RestartPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,8 @@ class ServiceStatus:
     pid: int | None
     ports: tuple[int, ...]
     health: str
+    restarts: int = 0
+    last_exit: str | None = None
 
 
 def port_holder(port: int) -> str | None:
@@ -130,6 +152,23 @@ class Supervisor:
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
+    def keeper_file(self, name: str) -> Path:
+        return self.pid_dir / f"{name}.keeper.json"
+
+    def keeper_state(self, name: str) -> KeeperState | None:
+        """What the keeper of a restartable service last recorded (None for others)."""
+        return read_keeper_state(self.keeper_file(name))
+
+    def worker_pid(self, name: str) -> int | None:
+        """The pid of the process doing the work: the keeper's child for a restartable
+        service (None while it waits to restart it), the service's own pid otherwise."""
+        pid = self.running_pid(name)
+        kept = self.keeper_state(name)
+        if pid is None or kept is None:
+            return pid
+        return kept.child_pid if kept.child_pid is not None and psutil.pid_exists(
+            kept.child_pid) else None
+
     def running_pid(self, name: str) -> int | None:
         """The pid of the live process behind ``name``'s pid file, removing a stale file."""
         record = self._read_pid_file(name)
@@ -145,15 +184,20 @@ class Supervisor:
         """Running, stopped or stale, with the probe's verdict for a running service."""
         had_file = self.pid_file(spec.name).exists()
         pid = self.running_pid(spec.name)
+        kept = self.keeper_state(spec.name) if spec.restart else None
+        restarts, last_exit = (kept.restarts, kept.last_exit) if kept else (0, None)
         if pid is None:
             state: ServiceState = "stale" if had_file else "stopped"
-            return ServiceStatus(spec.name, state, None, spec.ports, "-")
-        if spec.probe is None:
+            return ServiceStatus(spec.name, state, None, spec.ports, "-", restarts, last_exit)
+        if kept is not None and kept.child_pid is None:
+            health = f"not ready: {kept.state}"
+        elif spec.probe is None:
             health = "no probe"
         else:
             result = spec.probe()
             health = result.detail if result.ok else f"not ready: {result.detail}"
-        return ServiceStatus(spec.name, "running", pid, spec.ports, health)
+        return ServiceStatus(spec.name, "running", self.worker_pid(spec.name) or pid,
+                             spec.ports, health, restarts, last_exit)
 
     def launch(self, spec: ServiceSpec) -> int:
         """Start ``spec`` detached unless it already runs; return its pid. Does not wait."""
@@ -174,13 +218,25 @@ class Supervisor:
             identity: dict[str, Any] = (
                 {"user": spec.user, "group": spec.user, "extra_groups": []} if spec.user else {})
             proc = subprocess.Popen(  # noqa: S603 - commands are built by the library
-                list(spec.command), stdout=log, stderr=subprocess.STDOUT,
+                self._command(spec), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, cwd=spec.cwd, env={**os.environ, **spec.env},
                 start_new_session=True, **identity)
         record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
                   "command": list(spec.command), "started_at": _now()}
         self.pid_file(spec.name).write_text(json.dumps(record))
         return proc.pid
+
+    def _command(self, spec: ServiceSpec) -> list[str]:
+        """The command line, under a keeper when the service restarts on failure."""
+        if spec.restart is None:
+            return list(spec.command)
+        self.keeper_file(spec.name).unlink(missing_ok=True)
+        policy = spec.restart
+        return [sys.executable, "-m", "pokupai_lib.keeper",
+                "--state", str(self.keeper_file(spec.name)),
+                "--max-restarts", str(policy.max_restarts), "--window-s", str(policy.window_s),
+                "--backoff-s", str(policy.backoff_s),
+                "--max-backoff-s", str(policy.max_backoff_s), "--", *spec.command]
 
     def wait_ready(self, spec: ServiceSpec) -> None:
         """Block until the probe passes; raise ServiceNotReadyError with the log's tail."""

@@ -1,0 +1,66 @@
+"""Is every stream stage still working? One new product, followed from the shop to search and
+into a recommendation: the check that ends every outage and fault scenario."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from pokupai_lib.catalog import generate_catalog
+from pokupai_lib.client_api_client import ClientApiClient
+from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import LabError
+from pokupai_lib.pipeline import republish
+from pokupai_lib.recommendations import recommend_after_search, wait_until_caught_up
+
+__all__ = ["StageProbe", "probe_every_stage"]
+
+
+@dataclass(frozen=True)
+class StageProbe:
+    """One product's way through the platform, with the seconds each stage took."""
+
+    product_id: str
+    word: str
+    category: str
+    searchable_s: float
+    recommended_category: str | None
+    recommended_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.recommended_category == self.category
+
+    def summary(self) -> str:
+        return (f"published → searchable in {self.searchable_s:.1f} s; search {self.word!r} → "
+                f"recommended {self.recommended_category!r} in {self.recommended_s:.1f} s")
+
+
+def _wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while client.product(product_id).status_code != 200:
+        if time.monotonic() > deadline:
+            raise LabError(f"product {product_id} is not searchable after {timeout_s:.0f} s: "
+                           "see .lab/logs/filter.log, mirror-maker.log and kafka-connect.log")
+        time.sleep(0.2)
+
+
+def probe_every_stage(cfg: LabConfig, timeout_s: float = 180.0) -> StageProbe:
+    """Publish one new product with a word no other product has, wait until the client API
+    finds it (filter → MirrorMaker 2 → Connect → Elasticsearch), then search that word as a
+    new client and wait for its recommendation (recommender), which must name the product's
+    category. Raises LabError naming the stage that did not answer in ``timeout_s``."""
+    token = f"probe{uuid.uuid4().hex[:10]}"
+    product = dict(generate_catalog(1, seed=7, banned_share=0.0,
+                                    first_id=int(time.time() * 1000) % 10**12).products[0])
+    product["name"] = f"Контрольный товар {token}"
+    client = ClientApiClient(cfg)
+    started = time.monotonic()
+    republish(cfg, product)
+    _wait_searchable(client, product["product_id"], timeout_s)
+    searchable_s = time.monotonic() - started
+    wait_until_caught_up(cfg, timeout_s)
+    row = recommend_after_search(client, f"probe-{token}", token, timeout_s)
+    return StageProbe(product["product_id"], token, product["category"], searchable_s,
+                      row.get("MATCHED_CATEGORY"), time.monotonic() - started - searchable_s)

@@ -1,0 +1,178 @@
+"""The filter's verdicts: which faults are the record's (dead letters) and which are not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from pokupai_lib.ban_rules import BanList
+from pokupai_lib.catalog import generate_catalog
+from pokupai_lib.filter_verdicts import (
+    DeadLetter,
+    Judge,
+    RegistryUnavailable,
+    SubjectSchemas,
+    dead_letter_record,
+    writer_schema_id,
+)
+
+
+@dataclass
+class Record:
+    """The parts of a consumed message the judge reads."""
+
+    _value: bytes | None
+    _key: bytes | None = b"p-1"
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def topic(self) -> str:
+        return "shop-raw"
+
+    def partition(self) -> int:
+        return 2
+
+    def offset(self) -> int:
+        return 41
+
+
+def _product(**changes: Any) -> dict[str, Any]:
+    return {**generate_catalog(1, seed=3).products[0], **changes}
+
+
+def _judge(decoded: Any = None, error: Exception | None = None, limit: int = 950_000) -> Judge:
+    def deserialize(_raw: bytes, _ctx: object) -> Any:
+        if error is not None:
+            raise error
+        return decoded
+
+    bans = BanList()
+    bans.add("контрафакт", "word")
+    return Judge(deserialize, bans, limit)  # type: ignore[arg-type]
+
+
+def test_a_valid_product_passes_as_json_with_filtered_at() -> None:
+    verdict = _judge(_product())(Record(b"avro"), "2026-01-01T00:00:00.000+00:00")
+    assert verdict.passed and verdict.dead_letter is None
+    assert orjson.loads(verdict.value or b"")["filtered_at"].startswith("2026-01-01")
+
+
+def test_a_product_written_with_schema_v2_passes_with_its_new_field() -> None:
+    verdict = _judge(_product(discount_percent=15))(Record(b"avro"), "now")
+    assert verdict.dead_letter is None
+    assert orjson.loads(verdict.value or b"")["discount_percent"] == 15
+
+
+def test_a_banned_product_is_banned_not_passed() -> None:
+    verdict = _judge(_product(name="Контрафакт часы"))(Record(b"avro"), "now")
+    assert verdict.banned_rule == "word" and not verdict.passed
+
+
+def test_a_product_too_large_as_json_is_dead_lettered_with_its_size() -> None:
+    verdict = _judge(_product(description="д" * 600), limit=1_000)(Record(b"avro"), "now")
+    assert verdict.dead_letter is not None
+    assert verdict.dead_letter.error_type == "too-large"
+    assert "1,000 bytes" in verdict.dead_letter.message
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (SchemaRegistryError(404, 40403, "Schema not found"), "unknown-schema"),
+    (ValueError("Unexpected magic byte"), "not-avro"),
+    (EOFError(), "not-avro"),
+])
+def test_faults_of_the_bytes_are_dead_letters(error: Exception, kind: str) -> None:
+    verdict = _judge(error=error)(Record(b"\x00garbage"), "now")
+    assert verdict.dead_letter is not None and verdict.dead_letter.error_type == kind
+
+
+@pytest.mark.parametrize("error", [
+    SchemaRegistryError(503, -1, "unavailable"), SchemaRegistryError(500, 50001, "boom"),
+    httpx.ConnectError("connection refused"), httpx.ReadTimeout("slow"),
+    ConnectionResetError("reset by peer"),
+])
+def test_registry_faults_are_not_dead_letters(error: Exception) -> None:
+    with pytest.raises(RegistryUnavailable):
+        _judge(error=error)(Record(b"\x00avro"), "now")
+
+
+class BrokenBans(BanList):
+    def match(self, product: Any) -> Any:
+        raise KeyError("name")
+
+
+def test_wrong_types_and_exceptions_while_judging_are_dead_letters() -> None:
+    judge = _judge(_product())
+    judge.bans = BrokenBans()
+    broken = judge(Record(b"avro"), "now")
+    assert broken.dead_letter == DeadLetter("judge-error", "KeyError: 'name'")
+    missing = _judge({"product_id": "1"})(Record(b"avro"), "now")
+    assert missing.dead_letter is not None
+    assert missing.dead_letter.error_type == "invalid-product"
+    odd = _judge(["not", "a", "record"])(Record(b"avro"), "now")
+    assert odd.dead_letter is not None and odd.dead_letter.error_type == "not-a-product"
+
+
+def test_a_tombstone_is_dead_lettered_as_such() -> None:
+    verdict = _judge(_product())(Record(None), "now")
+    assert verdict.dead_letter == DeadLetter("tombstone", "shop-raw record has no value")
+
+
+def test_a_dead_letter_carries_the_source_and_a_bounded_prefix_of_a_large_value() -> None:
+    value, headers = dead_letter_record(Record(b"x" * 5000), DeadLetter("too-large", "big"),
+                                        max_value_bytes=1000)
+    named = dict(headers)
+    assert value == b"x" * 1000
+    assert named["original.size"] == "5000" and named["original.truncated"] == "true"
+    assert (named["source.topic"], named["source.partition"], named["source.offset"]) == (
+        "shop-raw", "2", "41")
+    small, small_headers = dead_letter_record(Record(b"abc"), DeadLetter("not-avro", "x"), 1000)
+    assert small == b"abc" and "original.size" not in dict(small_headers)
+
+
+class FakeRegistry:
+    """Versions of one subject, and how often they were asked for."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.asked = 0
+
+    def get_versions(self, _subject: str) -> list[int]:
+        self.asked += 1
+        return list(range(1, len(self.ids) + 1))
+
+    def get_version(self, _subject: str, version: int) -> Any:
+        return type("Registered", (), {"schema_id": self.ids[version - 1]})()
+
+
+def _wire(schema_id: int) -> bytes:
+    return b"\x00" + schema_id.to_bytes(4, "big") + b"payload"
+
+
+def test_a_record_of_another_subjects_schema_is_dead_lettered() -> None:
+    registry = FakeRegistry([11, 12])
+    judge = _judge(_product())
+    judge.subject = SubjectSchemas(registry, "shop-raw-value")  # type: ignore[arg-type]
+    assert judge(Record(_wire(12)), "now").passed
+    wrong = judge(Record(_wire(99)), "now").dead_letter
+    assert wrong == DeadLetter("wrong-schema", "schema id 99 is not a version of shop-raw-value")
+    asked = registry.asked
+    judge(Record(_wire(99)), "now")
+    assert registry.asked == asked  # the refusal is remembered, not asked again
+
+
+def test_a_version_registered_after_start_is_found_by_asking_again() -> None:
+    registry = FakeRegistry([11])
+    schemas = SubjectSchemas(registry, "shop-raw-value")  # type: ignore[arg-type]
+    assert schemas.holds(11)
+    registry.ids.append(13)
+    assert schemas.holds(13) and writer_schema_id(_wire(13)) == 13
+    assert writer_schema_id(b"{json}") is None

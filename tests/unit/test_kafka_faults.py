@@ -1,0 +1,35 @@
+"""Kafka errors classified by code and flag, not by the name of an exception class."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaError, KafkaException
+
+from pokupai_lib.kafka_faults import Backoff, is_fenced, is_record_fault, kafka_error
+
+
+def test_record_faults_are_the_brokers_refusals_of_one_record() -> None:
+    assert is_record_fault(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+    assert not is_record_fault(KafkaError(KafkaError._MSG_TIMED_OUT))
+    assert not is_record_fault(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
+    assert not is_record_fault(None)
+
+
+def test_fencing_and_fatal_errors_need_a_new_producer() -> None:
+    assert is_fenced(KafkaError(KafkaError._FENCED))
+    assert is_fenced(KafkaError(KafkaError.INVALID_PRODUCER_EPOCH))
+    assert is_fenced(KafkaError(KafkaError._TIMED_OUT, fatal=True))
+    assert not is_fenced(KafkaError(KafkaError._TIMED_OUT, retriable=True))
+
+
+def test_the_error_is_read_from_a_kafka_exception_only() -> None:
+    error = KafkaError(KafkaError._FENCED)
+    assert kafka_error(KafkaException(error)) is error
+    assert kafka_error(RuntimeError("x")) is None
+
+
+def test_backoff_grows_to_its_cap_and_resets() -> None:
+    backoff = Backoff(first_s=1, max_s=4)
+    delays = [backoff.next_delay() for _ in range(4)]
+    assert 0.8 <= delays[0] <= 1 and 3.2 <= delays[3] <= 4 and delays[2] > delays[1]
+    backoff.reset()
+    assert backoff.next_delay() <= 1
