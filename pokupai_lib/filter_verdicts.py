@@ -127,15 +127,17 @@ class Judge:
             return Verdict(dead_letter=product)
         if not isinstance(product, dict):
             return Verdict(dead_letter=DeadLetter("not-a-product", "value is not a record"))
+        problems = validate_decoded_product(product)
+        if problems:
+            return Verdict(dead_letter=DeadLetter("invalid-product", "; ".join(problems)))
+        # Field names alone do not prove types: a look-alike schema of another subject
+        # could give the same names with other types.
         schema_id = writer_schema_id(raw)
         if self.subject is not None and schema_id is not None \
                 and not self.subject.holds(schema_id):
             return Verdict(dead_letter=DeadLetter(
                 "wrong-schema", f"schema id {schema_id} is not a version of "
                                 f"{self.subject.subject}"))
-        problems = validate_decoded_product(product)
-        if problems:
-            return Verdict(dead_letter=DeadLetter("invalid-product", "; ".join(problems)))
         match = self.bans.match(product)
         if match is not None:
             return Verdict(banned_rule=match.rule, banned_term=match.term)

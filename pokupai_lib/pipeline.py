@@ -81,7 +81,11 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
     admin = admin_client(cfg)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        stats = filter_stats(cfg)
+        try:
+            stats = filter_stats(cfg)
+        except httpx.TransportError:  # restarting: its keeper brings it back
+            time.sleep(0.5)
+            continue
         committed = _committed_offsets(admin, cfg)
         if stats["ready"] and all(committed.get(p, -1) >= end for p, end in target.items()
                                   if end > 0):

@@ -9,6 +9,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import start_alerting
 from pokupai_lib.monitoring import wait_for_targets
 from pokupai_lib.outage import broker_outage, outage_metrics
+from pokupai_lib.stage_checks import probe_every_stage
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,8 @@ def test_a_broker_down_fires_within_60_s_and_resolves_within_60_s_losing_nothing
     back = metrics.loc[_time(report.restarted_at):]
     assert (outage["brokers up"] == 2).any() and (outage["under-replicated partitions"] > 0).any()
     assert (back["brokers up"] == 3).any()
+    probe = probe_every_stage(alerting)
+    assert probe.ok, f"a stage stopped working after the outage: {probe.summary()}"
 
 
 def _time(epoch_s: float) -> pd.Timestamp:

@@ -1,4 +1,5 @@
-"""Durability with acks=all and min ISR 2, stopping real brokers (each test restores them)."""
+"""Durability with acks=all and min ISR 2, stopping real brokers with the whole platform up;
+each test restores them, and then every stream stage must still work."""
 
 from __future__ import annotations
 
@@ -19,18 +20,21 @@ from pokupai_lib.kafka_cluster import (
     wait_for_brokers,
 )
 from pokupai_lib.lab import lab_supervisor
+from pokupai_lib.stage_checks import probe_every_stage
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def restore_brokers(cfg: LabConfig) -> Iterator[None]:
+def restore_brokers(platform: LabConfig) -> Iterator[None]:
     yield
-    supervisor = lab_supervisor(cfg)
-    for node in cfg.primary.nodes:
-        start_node(cfg, "primary", node.node_id, supervisor)
-    wait_for_brokers(cfg, "primary", 3)
-    restore_preferred_leaders(cfg, "primary")
+    supervisor = lab_supervisor(platform)
+    for node in platform.primary.nodes:
+        start_node(platform, "primary", node.node_id, supervisor)
+    wait_for_brokers(platform, "primary", 3)
+    restore_preferred_leaders(platform, "primary")
+    probe = probe_every_stage(platform)
+    assert probe.ok, f"a stage stopped working after the brokers came back: {probe.summary()}"
 
 
 def _partition(admin: AdminClient, topic: str) -> tuple[int, list[int], list[int]]:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import random
-import signal
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +14,7 @@ import pytest
 from pokupai_lib.ban_api_client import BanApiClient
 from pokupai_lib.catalog import DEFAULT_BANNED_WORDS, generate_catalog, write_shop_files
 from pokupai_lib.config import LabConfig
+from pokupai_lib.filter_checks import filter_across, kill_filter_worker
 from pokupai_lib.lab import lab_supervisor
 from pokupai_lib.pipeline import (
     dead_letters,
@@ -28,7 +26,7 @@ from pokupai_lib.pipeline import (
 from pokupai_lib.publisher import publish_files
 from pokupai_lib.registry import registry_client, registry_spec, start_registry
 from pokupai_lib.schema_registration import product_subject, register_product_schema
-from pokupai_lib.services import FILTER, banwords_api_spec, start_banwords_api, start_filter
+from pokupai_lib.services import banwords_api_spec, start_banwords_api, start_filter
 from pokupai_lib.topic_reader import end_offsets, read_range
 
 
@@ -114,30 +112,14 @@ def test_api_add_is_idempotent_and_survives_a_restart(pipeline: LabConfig,
     assert word not in api.words()
 
 
-def test_filter_is_exactly_once_across_kill_9(pipeline: LabConfig) -> None:
-    catalog = generate_catalog(12_000, seed=11, first_id=_first_id())
-    start = end_offsets(pipeline, pipeline.topics.shop_clear)
-    wait_for_filter(pipeline)
-    processed_before = filter_stats(pipeline)["processed"]
-    _publish(pipeline, catalog.products, "eos")
-    supervisor = lab_supervisor(pipeline)
-    deadline = time.monotonic() + 60
-    while filter_stats(pipeline)["processed"] - processed_before < 2000:
-        assert time.monotonic() < deadline, "the filter made no progress"
-        time.sleep(0.05)
-    pid = supervisor.running_pid(FILTER)
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    time.sleep(0.5)
-    start_filter(pipeline, supervisor)
-    wait_for_filter(pipeline)
-    written = _clear_since(pipeline, start)
-    values = Counter(pid_ for pid_, value in written if value is not None)
-    allowed = {p["product_id"] for p in catalog.products} - catalog.banned_ids
-    assert set(values) == allowed
-    assert all(count == 1 for count in values.values()), values.most_common(3)
-    tombstoned = {pid_ for pid_, value in written if value is None}
-    assert tombstoned == catalog.banned_ids
+def test_filter_is_exactly_once_across_kill_9_and_its_keeper_restarts_it(
+        pipeline: LabConfig) -> None:
+    report = filter_across(pipeline, lambda: kill_filter_worker(pipeline), "kill -9",
+                           first_id=_first_id())
+    assert report.mid_stream, report.summary()
+    assert report.missing == set() and report.repeated == {}, report.summary()
+    assert report.tombstoned == report.banned
+    assert report.pid_after not in (None, report.pid_before) and report.restarts == 1
 
 
 def test_three_kinds_of_bad_records_are_dead_lettered(pipeline: LabConfig) -> None:
