@@ -244,7 +244,7 @@ class FilterConfig(LoopbackService):
     max_record_bytes: int = 950_000
     transaction_timeout_ms: int = 60_000
     backoff_first_s: float = 0.5
-    backoff_max_s: float = 15.0
+    backoff_max_s: float = 5.0
 
 
 class BanApiConfig(LoopbackService):

@@ -39,7 +39,7 @@ from pokupai_lib.schema_registration import product_subject, schema_file, try_re
 from pokupai_lib.services import FILTER
 from pokupai_lib.topic_reader import end_offsets, read_range
 
-__all__ = ["POISON_KINDS", "FaultReport", "run_fault_scenario"]
+__all__ = ["POISON_KINDS", "FaultRecords", "FaultReport", "run_fault_scenario"]
 
 # Each poison kind and the dead letter the filter must give it.
 POISON_KINDS: dict[str, str] = {
@@ -94,7 +94,7 @@ class FaultReport:
                 f"{self.restarts_after - self.restarts_before}; recoveries {self.recoveries}")
 
 
-class _Records:
+class FaultRecords:
     """Encodes good and poison records as the shops' publisher would (or would not)."""
 
     def __init__(self, cfg: LabConfig) -> None:
@@ -166,7 +166,7 @@ def _stream(count: int, poison_every: int, seed: int
 Plan = list[tuple[str, str | int, dict[str, Any]]]
 
 
-def _send_all(cfg: LabConfig, records: _Records, plan: Plan, rate: float,
+def _send_all(cfg: LabConfig, records: FaultRecords, plan: Plan, rate: float,
               failures: list[str]) -> None:
     producer = Producer(client_config(cfg, "primary", "shop-publisher", **{
         "acks": "all", "enable.idempotence": True, "linger.ms": 5}))
@@ -210,7 +210,7 @@ def run_fault_scenario(cfg: LabConfig, count: int = 4_000, rate: float = 100.0,
     """Send ``count`` records at ``rate``/s (every ``poison_every``-th poison) while the
     registry restarts and ``broker`` stops for ``broker_down_s``; wait until the filter has
     caught up and return what reached ``shop-clear`` and ``shop-dlq``."""
-    records = _Records(cfg)
+    records = FaultRecords(cfg)
     plan = list(_stream(count, poison_every, seed or random.randint(1, 10**6)))  # noqa: S311
     pid_before, restarts_before = _filter_identity(cfg)
     clear_start = end_offsets(cfg, cfg.topics.shop_clear)
