@@ -22,6 +22,7 @@ from typing import Any
 
 import fastavro
 import orjson
+import pandas as pd
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroSerializer
@@ -85,13 +86,31 @@ class FaultReport:
                 for key, kind in self.poison.items()
                 if self.dead_letters.get(key) != POISON_KINDS[kind]}
 
+    @property
+    def filter_survived(self) -> bool:
+        """The filter kept its pid, or its keeper restarted it (never left down)."""
+        return self.pid_after is not None and (
+            self.pid_after == self.pid_before or self.restarts_after > self.restarts_before)
+
     def summary(self) -> str:
-        return (f"good {len(self.good)} (v2 {sum(v == 2 for v in self.good.values())}), poison "
-                f"{len(self.poison)}; in shop-clear {len(self.clear)}, missing "
-                f"{len(self.missing_good)}, repeated {len(self.repeated_good)}; poison "
-                f"dead-lettered as expected {len(self.poison) - len(self.poison_misjudged)}, "
-                f"good dead-lettered {len(self.good_dead_lettered)}; filter restarts "
-                f"{self.restarts_after - self.restarts_before}; recoveries {self.recoveries}")
+        v2 = [key for key, version in self.good.items() if version == 2]
+        with_field = sum("discount_percent" in self.clear_fields.get(key, ()) for key in v2)
+        return (f"good {len(self.good)}: in shop-clear {len(self.clear)}, missing "
+                f"{len(self.missing_good)}, repeated {len(self.repeated_good)}, dead-lettered "
+                f"{len(self.good_dead_lettered)}; written with schema v2 {len(v2)}, with their "
+                f"new field in shop-clear {with_field}\npoison {len(self.poison)}: dead-lettered "
+                f"with the expected reason {len(self.poison) - len(self.poison_misjudged)}\n"
+                f"filter still running (same process, or restarted by its keeper): "
+                f"{self.filter_survived}")
+
+    def poison_frame(self) -> pd.DataFrame:
+        """One row per poison kind: records sent, the dead letter expected, how many got it."""
+        rows = [{"poison": kind, "sent": sum(k == kind for k in self.poison.values()),
+                 "dead letter": reason,
+                 "as expected": sum(k == kind and self.dead_letters.get(key) == reason
+                                    for key, k in self.poison.items())}
+                for kind, reason in POISON_KINDS.items()]
+        return pd.DataFrame(rows)
 
 
 class FaultRecords:

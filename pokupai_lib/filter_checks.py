@@ -71,6 +71,9 @@ def _worker(cfg: LabConfig) -> tuple[int | None, int]:
     return supervisor.worker_pid(FILTER), state.restarts if state else 0
 
 
+Fault = Callable[[LabConfig], None]
+
+
 def kill_filter_worker(cfg: LabConfig) -> None:
     """``kill -9`` the filter (an open transaction, no goodbye); its keeper restarts it."""
     pid = lab_supervisor(cfg).worker_pid(FILTER)
@@ -79,12 +82,12 @@ def kill_filter_worker(cfg: LabConfig) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def primary_outage(cfg: LabConfig, down_s: float = 65.0) -> Callable[[], None]:
+def primary_outage(down_s: float = 65.0) -> Fault:
     """A fault: the whole primary cluster stopped for ``down_s`` (past the filter's 60 s
     transaction timeout, so its open transaction is aborted and its epoch bumped), then
     started again with its preferred leaders restored."""
 
-    def outage() -> None:
+    def outage(cfg: LabConfig) -> None:
         supervisor = lab_supervisor(cfg)
         stop_cluster(cfg, "primary", supervisor)
         time.sleep(down_s)
@@ -111,7 +114,7 @@ def _processed(cfg: LabConfig) -> int:
     return int(value)
 
 
-def filter_across(cfg: LabConfig, fault: Callable[[], None], fault_name: str,
+def filter_across(cfg: LabConfig, fault: Fault, fault_name: str,
                   count: int = 12_000, seed: int = 11, first_id: int = 10_000_000,
                   after: int = 2_000) -> ExactlyOnceReport:
     """Publish ``count`` products, bring on ``fault`` once the filter has processed ``after``
@@ -130,7 +133,7 @@ def filter_across(cfg: LabConfig, fault: Callable[[], None], fault_name: str,
         if time.monotonic() > deadline:
             raise LabError(f"the filter processed {done} of {count} products in 120 s")
         time.sleep(0.05)
-    fault()
+    fault(cfg)
     wait_for_filter(cfg, timeout_s=300)
     written, tombstoned = _clear_since(cfg, start)
     ids = {p["product_id"] for p in catalog.products}

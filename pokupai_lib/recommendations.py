@@ -25,7 +25,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import lab_supervisor
 from pokupai_lib.recommendation_rules import Invalid, parse_product
 from pokupai_lib.search_events import SearchEvent
-from pokupai_lib.services import RECOMMENDER, start_recommender
+from pokupai_lib.services import RECOMMENDER, recommender_spec
 from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 
 __all__ = ["RecoveryReport", "categories_frame", "category_mismatches",
@@ -184,16 +184,22 @@ def outputs_since(cfg: LabConfig, start: dict[int, int]) -> Counter[str]:
     return Counter(r.key.decode() for r in records if r.key is not None)
 
 
-def kill_and_restart_recommender(cfg: LabConfig, pause_s: float = 0.5) -> int:
-    """``kill -9`` the recommender (no checkpoint, an open transaction), then start it again;
-    return the new pid."""
+def kill_and_restart_recommender(cfg: LabConfig, timeout_s: float = 120.0) -> int:
+    """``kill -9`` the recommender (no checkpoint, an open transaction) and wait until its
+    keeper has started it again and it is ready; return the new pid."""
     supervisor = lab_supervisor(cfg)
-    pid = supervisor.running_pid(RECOMMENDER)
+    pid = supervisor.worker_pid(RECOMMENDER)
     if pid is None:
         raise RuntimeError("the recommender is not running; start it with pokupai up")
     os.kill(pid, signal.SIGKILL)
-    time.sleep(pause_s)
-    return start_recommender(cfg, supervisor)
+    deadline = time.monotonic() + timeout_s
+    while (new := supervisor.worker_pid(RECOMMENDER)) in (None, pid):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the recommender's keeper did not restart it in {timeout_s:.0f} "
+                               f"s; see .lab/logs/{RECOMMENDER}.log")
+        time.sleep(0.2)
+    supervisor.wait_ready(recommender_spec(cfg))
+    return new
 
 
 def output_offsets(cfg: LabConfig) -> dict[int, int]:
@@ -211,9 +217,14 @@ class RecoveryReport:
     missing: list[str]
     repeated: dict[str, int]
 
+    @property
+    def mid_stream(self) -> bool:
+        """Work was left when the kill came: some searches recommended, not all."""
+        return 0 < self.done_before_kill < self.searches
+
     def summary(self) -> str:
-        return (f"searches {self.searches}, recommended before the kill "
-                f"{'some' if self.done_before_kill else 'none'}, recommendations "
+        return (f"searches {self.searches}, killed mid-stream (0 < recommended before the kill "
+                f"< {self.searches}): {self.mid_stream}, recommendations "
                 f"{self.recommendations}, missing {len(self.missing)}, "
                 f"repeated {len(self.repeated)}")
 

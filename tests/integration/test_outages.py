@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_primary_cluster_gone_for_65_s_loses_and_repeats_nothing_and_kills_nothing(
         platform: LabConfig) -> None:
-    report = filter_across(platform, primary_outage(platform), "primary cluster down 65 s",
+    report = filter_across(platform, primary_outage(65.0), "primary cluster down 65 s",
                            count=6_000, seed=12, first_id=int(time.time()) % 10**8 * 100)
     assert report.mid_stream, report.summary()
     assert report.missing == set() and report.repeated == {}, report.summary()

@@ -114,7 +114,7 @@ def test_api_add_is_idempotent_and_survives_a_restart(pipeline: LabConfig,
 
 def test_filter_is_exactly_once_across_kill_9_and_its_keeper_restarts_it(
         pipeline: LabConfig) -> None:
-    report = filter_across(pipeline, lambda: kill_filter_worker(pipeline), "kill -9",
+    report = filter_across(pipeline, kill_filter_worker, "kill -9",
                            first_id=_first_id())
     assert report.mid_stream, report.summary()
     assert report.missing == set() and report.repeated == {}, report.summary()
