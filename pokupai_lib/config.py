@@ -327,6 +327,13 @@ class RecommenderConfig(LoopbackService):
     join_grace_s: int = 3600
     # Searches that match nothing still produce a row, with empty fields (the MVP's LEFT JOIN).
     keep_unmatched: bool = True
+    # The producer's transaction.timeout.ms: a fence in a run younger than this cannot be the
+    # coordinator aborting an old transaction, so it is a second instance.
+    transaction_timeout_s: int = Field(default=60, ge=1)
+    # Rebuilding the app after a Kafka fault: first and longest wait, and how long a run must
+    # last for the next fault to start again from the first wait.
+    restart_backoff_s: tuple[float, float] = (1.0, 30.0)
+    healthy_after_s: float = 60.0
 
     @property
     def hop_topic(self) -> str:

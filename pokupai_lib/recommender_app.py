@@ -15,7 +15,9 @@ Exactly once: each checkpoint is one transaction over outputs, repartition topic
 and offsets. The transactional id and the consumer's ``group.instance.id`` are fixed, so after
 a ``kill -9`` the restarted process aborts its predecessor's open transaction and gets its
 partitions back at once. A record it cannot read goes to ``recommender-dlq`` with the reason,
-inside the same transaction. Run it with ``python -m pokupai_lib.recommender_app``.
+inside the same transaction. A Kafka outage does not stop it:
+:class:`~pokupai_lib.recommender_recovery.AppRunner` rebuilds the app. Run it with
+``python -m pokupai_lib.recommender_app``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from pokupai_lib.recommendation_rules import (
     product_changes,
     resolve_category,
 )
+from pokupai_lib.recommender_recovery import AppRunner, Backoff
 from pokupai_lib.recommender_stats import RecommenderStats
 from pokupai_lib.stats_http import serve_stats
 
@@ -201,7 +204,8 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
         broker_address=_connection(cfg),
         consumer_group=rec.consumer_group,
         processing_guarantee="exactly-once",
-        producer_extra_config={"transactional.id": rec.transactional_id},
+        producer_extra_config={"transactional.id": rec.transactional_id,
+                               "transaction.timeout.ms": rec.transaction_timeout_s * 1000},
         consumer_extra_config={"group.instance.id": rec.transactional_id,
                                "session.timeout.ms": 10_000,
                                "fetch.wait.max.ms": rec.fetch_wait_max_ms},
@@ -255,21 +259,30 @@ class LagGauge:
 
 
 def main() -> None:
-    """Entry point of the supervised recommender process."""
+    """Entry point of the supervised recommender process: runs until SIGTERM, outlives Kafka
+    outages (the app is rebuilt) and exits with ``ZOMBIE_EXIT_CODE`` when another instance
+    took over."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = load_config()
+    rec = cfg.recommender
     stats = RecommenderStats()
-    serve_stats(stats, cfg.recommender.host, cfg.recommender.port, name="recommender-stats")
-    app = build_app(cfg, stats)
+    serve_stats(stats, rec.host, rec.port, name="recommender-stats")
     stop = threading.Event()
     threading.Thread(target=LagGauge(cfg, stats).follow, args=(stop,), name="lag",
                      daemon=True).start()
     stats.started_at = datetime.now(UTC).isoformat()
     log.info("recommender starting at %s", time.strftime("%H:%M:%S"))
+    first_s, longest_s = rec.restart_backoff_s
+    runner = AppRunner(lambda: build_app(cfg, stats),
+                       Backoff(first_s, longest_s, rec.healthy_after_s),
+                       rec.transaction_timeout_s, on_rebuild=stats.app_rebuilds.inc)
+    runner.stop_on_signals()
     try:
-        app.run()  # returns on SIGTERM/SIGINT after the last checkpoint is committed
+        code = runner.run()
     finally:
         stop.set()
+    if code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":
