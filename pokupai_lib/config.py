@@ -327,6 +327,8 @@ class RecommenderConfig(LoopbackService):
     join_grace_s: int = 3600
     # Searches that match nothing still produce a row, with empty fields (the MVP's LEFT JOIN).
     keep_unmatched: bool = True
+    # How much of an input value a dead letter carries (a prefix, with the value's size).
+    dead_letter_value_bytes: int = Field(default=10_000, ge=100)
     # The producer's transaction.timeout.ms: a fence in a run younger than this cannot be the
     # coordinator aborting an old transaction, so it is a second instance.
     transaction_timeout_s: int = Field(default=60, ge=1)
