@@ -327,6 +327,10 @@ class RecommenderConfig(LoopbackService):
     join_grace_s: int = 3600
     # Searches that match nothing still produce a row, with empty fields (the MVP's LEFT JOIN).
     keep_unmatched: bool = True
+    # Names a products_by_category row shows (the newest live ones; PRODUCT_COUNT stays exact).
+    # The category state keeps twice as many; the cap keeps that state far below a record's
+    # size even with names of the longest length the recommender accepts.
+    shown_per_category: int = Field(default=20, ge=1, le=100)
     # How much of an input value a dead letter carries (a prefix, with the value's size).
     dead_letter_value_bytes: int = Field(default=10_000, ge=100)
     # The producer's transaction.timeout.ms: a fence in a run younger than this cannot be the

@@ -28,12 +28,13 @@ import snowballstemmer
 from pokupai_lib.ban_rules import folded_words
 
 __all__ = ["MAX_CATEGORY_CHARS", "MAX_CLIENT_CHARS", "MAX_NAME_CHARS", "MAX_SEARCH_CHARS",
-           "MAX_TAGS", "MAX_TAG_CHARS", "CategoryRow", "Invalid", "MatchKind", "ProductChange",
-           "TermIndex", "apply_member_change", "apply_term_change", "build_recommendation",
+           "MAX_TAGS", "MAX_TAG_CHARS", "CategoryRow", "Invalid", "MatchKind", "MemberChange",
+           "ProductChange", "TermIndex", "apply_term_change", "build_recommendation",
            "match_key", "parse_product", "parse_search", "product_changes", "product_terms",
            "record_key", "resolve_category"]
 
 MatchKind = Literal["category", "word", "none"]
+MemberChange = Literal["join", "leave", "rename"]
 ProductChange = dict[str, Any]
 CategoryRow = dict[str, Any]
 TermIndex = dict[str, dict[str, int]]
@@ -209,15 +210,21 @@ def _entries(product: dict[str, Any] | None) -> set[tuple[str, str, str]]:
 
 def product_changes(old: dict[str, Any] | None, new: dict[str, Any] | None,
                     product_id: str) -> list[ProductChange]:
-    """What changed between two versions of one product: category membership (a ``name`` of
-    None leaves the category) and ±1 on term index entries. Identical versions give nothing."""
+    """What changed between two versions of one product: category membership and ±1 on term
+    index entries. Identical versions give nothing.
+
+    A membership change says which it is, from the two versions: ``join`` (new in the
+    category: a new product or one that moved in), ``leave`` (tombstone or moved out; its
+    ``name`` is None) or ``rename`` (same category, new name), so a category can keep an exact
+    count without keeping its members."""
     out: list[ProductChange] = []
-    if old and (new is None or new["category"] != old["category"]):
-        out.append({"kind": "member", "category": old["category"], "pid": product_id,
-                    "name": None})
-    if new and (old is None or (new["category"], new["name"]) != (old["category"], old["name"])):
-        out.append({"kind": "member", "category": new["category"], "pid": product_id,
-                    "name": new["name"]})
+    moved = bool(old and new and new["category"] != old["category"])
+    if old and (new is None or moved):
+        out.append(_member("leave", old["category"], product_id, None))
+    if new and (old is None or moved):
+        out.append(_member("join", new["category"], product_id, new["name"]))
+    elif new and old and new["name"] != old["name"]:
+        out.append(_member("rename", new["category"], product_id, new["name"]))
     before, after = _entries(old), _entries(new)
     for delta, entries in ((-1, before - after), (1, after - before)):
         out += [{"kind": "term", "term": term, "category": category, "match": kind,
@@ -225,20 +232,10 @@ def product_changes(old: dict[str, Any] | None, new: dict[str, Any] | None,
     return out
 
 
-def apply_member_change(members: dict[str, str], change: ProductChange,
-                        category: str) -> tuple[dict[str, str], CategoryRow | None]:
-    """The category's ``{product_id: name}`` after a change, and its ``products_by_category``
-    row (None when the category is empty: a tombstone)."""
-    members = dict(members)
-    if change["name"] is None:
-        members.pop(change["pid"], None)
-    else:
-        members[change["pid"]] = change["name"]
-    if not members:
-        return members, None
-    names = list(members.values())
-    return members, {"CATEGORY": category, "ALL_PRODUCTS": names, "PRODUCT_COUNT": len(names),
-                     "PRODUCTS_CSV": ", ".join(names)}
+def _member(change: MemberChange, category: str, product_id: str,
+            name: str | None) -> ProductChange:
+    return {"kind": "member", "change": change, "category": category, "pid": product_id,
+            "name": name}
 
 
 def apply_term_change(index: TermIndex, change: ProductChange) -> TermIndex | None:

@@ -3,8 +3,8 @@
 Topology (every piece of state is a Quix state store backed by a changelog topic)::
 
   primary.shop-clear (key product_id)
-    → judged → last version per product → membership and term changes
-      ├→ group_by(category) → {product_id: name} → products_by_category (compacted)
+    → judged → last version per product → membership (join/leave/rename) and term changes
+      ├→ group_by(category) → exact count + newest 2N members → products_by_category
       └→ group_by(term)     → term index {category|word: {category: n}}
   primary.client-searches (key id_client)
     → judged → group_by(match key) → join_asof(term index)   the search's category
@@ -41,10 +41,10 @@ from quixstreams.models import Deserializer, SerializationContext, Topic
 from quixstreams.models.serializers.json import JSONSerializer
 from quixstreams.state import State
 
+from pokupai_lib.category_rows import apply_member_change, state_from_members
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.recommendation_rules import (
-    apply_member_change,
     apply_term_change,
     build_recommendation,
     parse_product,
@@ -155,11 +155,18 @@ class Recommender:
 
     def track_category(self, change: dict[str, Any], category: str, timestamp: int,
                        headers: Any, state: State[str, Any]) -> dict[str, Any]:
-        members, row = apply_member_change(state.get("members", {}), change, category)
-        if members:
-            state.set("members", members)
-        else:
+        shown = self.cfg.recommender.shown_per_category
+        current = state.get("category")
+        members: dict[str, str] | None = state.get("members")
+        if current is None and members:
+            # The unbounded {product_id: name} of earlier versions, converted once.
+            current = state_from_members(members, shown)
             state.delete("members")
+        new, row = apply_member_change(current, change, category, shown)
+        if new is None:
+            state.delete("category")
+        else:
+            state.set("category", new)
         return _versioned(state, timestamp, row)
 
     def track_term(self, change: dict[str, Any], term: str, timestamp: int, headers: Any,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 import orjson
 import pytest
@@ -41,6 +42,8 @@ def test_a_category_search_in_any_form_recommends_exactly_that_categorys_product
     rows = wait_for_recommendations(platform, api, client, count=2)
     assert category_mismatches(platform) == []
     beauty = [row for row in categories(platform) if row["CATEGORY"] == "Красота"]
+    shown = min(platform.recommender.shown_per_category, beauty[0]["PRODUCT_COUNT"])
+    assert len(beauty[0]["ALL_PRODUCTS"]) <= shown
     assert [r["SEARCH_TERM"] for r in rows] == ["КРАСОТУ", "Красота"]  # newest first
     for row in rows:
         assert (row["MATCHED_CATEGORY"], row["MATCH_TYPE"]) == ("Красота", "category")
@@ -49,7 +52,7 @@ def test_a_category_search_in_any_form_recommends_exactly_that_categorys_product
         assert row["PRODUCTS_IN_CATEGORY"] == ", ".join(row["ALL_PRODUCTS_ARRAY"])
 
 
-def categories(cfg: LabConfig) -> list[dict[str, object]]:
+def categories(cfg: LabConfig) -> list[dict[str, Any]]:
     latest = latest_by_key(read_range(cfg, cfg.recommender.products_by_category,
                                       cluster=cfg.mirror.target))
     return [orjson.loads(v) for v in latest.values() if v is not None]

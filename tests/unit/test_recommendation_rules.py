@@ -11,7 +11,6 @@ from pokupai_lib.recommendation_rules import (
     MAX_SEARCH_CHARS,
     MAX_TAGS,
     Invalid,
-    apply_member_change,
     apply_term_change,
     build_recommendation,
     match_key,
@@ -122,8 +121,8 @@ def test_an_unusable_search_says_why(raw: bytes | None, reason: str) -> None:
 def test_a_new_product_joins_its_category_and_adds_its_terms() -> None:
     new = _product("Чай зелёный", "Продукты")
     changes = product_changes(None, new, "p1")
-    assert changes[0] == {"kind": "member", "category": "Продукты", "pid": "p1",
-                          "name": "Чай зелёный"}
+    assert changes[0] == {"kind": "member", "change": "join", "category": "Продукты",
+                          "pid": "p1", "name": "Чай зелёный"}
     terms = {(c["term"], c["match"], c["delta"]) for c in changes[1:]}
     assert (match_key("Продукты"), "category", 1) in terms
     assert (match_key("чай"), "word", 1) in terms
@@ -136,8 +135,8 @@ def test_republishing_the_same_product_changes_nothing() -> None:
 
 def test_a_category_move_leaves_the_old_one_and_joins_the_new_one() -> None:
     changes = product_changes(_product("Чай", "Продукты"), _product("Чай", "Напитки"), "p1")
-    members = [(c["category"], c["name"]) for c in changes if c["kind"] == "member"]
-    assert members == [("Продукты", None), ("Напитки", "Чай")]
+    members = [(c["change"], c["category"], c["name"]) for c in changes if c["kind"] == "member"]
+    assert members == [("leave", "Продукты", None), ("join", "Напитки", "Чай")]
     deltas = {(c["category"], c["match"], c["delta"]) for c in changes if c["kind"] == "term"}
     assert ("Продукты", "category", -1) in deltas and ("Напитки", "word", 1) in deltas
 
@@ -145,20 +144,15 @@ def test_a_category_move_leaves_the_old_one_and_joins_the_new_one() -> None:
 def test_a_tombstone_removes_membership_and_every_term() -> None:
     old = _product("Чай", "Продукты")
     changes = product_changes(old, None, "p1")
-    assert changes[0]["name"] is None
+    assert (changes[0]["change"], changes[0]["name"]) == ("leave", None)
     assert all(c["delta"] == -1 for c in changes[1:]) and len(changes) == 1 + len(old["terms"]) + 1
 
 
-def test_category_rows_follow_members_and_the_last_one_out_is_a_tombstone() -> None:
-    members, row = apply_member_change({}, {"pid": "a", "name": "Крем"}, "Красота")
-    members, row = apply_member_change(members, {"pid": "b", "name": "Шампунь"}, "Красота")
-    assert row == {"CATEGORY": "Красота", "ALL_PRODUCTS": ["Крем", "Шампунь"],
-                   "PRODUCT_COUNT": 2, "PRODUCTS_CSV": "Крем, Шампунь"}
-    members, row = apply_member_change(members, {"pid": "a", "name": "Крем для рук"}, "Красота")
-    assert row is not None and row["PRODUCT_COUNT"] == 2 and "Крем для рук" in row["ALL_PRODUCTS"]
-    members, _ = apply_member_change(members, {"pid": "a", "name": None}, "Красота")
-    members, row = apply_member_change(members, {"pid": "b", "name": None}, "Красота")
-    assert members == {} and row is None
+def test_a_new_name_in_the_same_category_is_a_rename_not_a_join() -> None:
+    changes = product_changes(_product("Крем", "Красота"), _product("Крем для рук", "Красота"),
+                              "p1")
+    assert [(c["change"], c["name"]) for c in changes if c["kind"] == "member"] == [
+        ("rename", "Крем для рук")]
 
 
 def test_the_term_index_counts_products_per_category_and_empties() -> None:
