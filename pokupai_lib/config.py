@@ -331,6 +331,10 @@ class RecommenderConfig(LoopbackService):
     # The category state keeps twice as many; the cap keeps that state far below a record's
     # size even with names of the longest length the recommender accepts.
     shown_per_category: int = Field(default=20, ge=1, le=100)
+    # A value the recommender builds that serializes to more bytes than this goes to its
+    # dead-letter topic instead: the brokers' max.message.bytes (1 MiB) less headroom for the
+    # key, the headers and the record overhead.
+    max_value_bytes: int = Field(default=900_000, ge=1_000)
     # How much of an input value a dead letter carries (a prefix, with the value's size).
     dead_letter_value_bytes: int = Field(default=10_000, ge=100)
     # The producer's transaction.timeout.ms: a fence in a run younger than this cannot be the

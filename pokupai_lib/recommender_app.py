@@ -17,11 +17,12 @@ a ``kill -9`` the restarted process aborts its predecessor's open transaction an
 partitions back at once.
 
 Nothing in a record stops the app: an input record that raises anything while it is judged
-(types, lengths and key included, so the stateful steps only get well-formed values) goes to
-``recommender-dlq`` instead (:mod:`pokupai_lib.recommender_dead_letters`), inside the same
-transaction. A Kafka outage does not stop it either:
-:class:`~pokupai_lib.recommender_recovery.AppRunner` rebuilds the app. Run it with
-``python -m pokupai_lib.recommender_app``.
+(types, lengths and key included, so the stateful steps only get well-formed values), and a
+value it built for ``products_by_category``, ``SEARCHES_WITH_PRODUCTS`` or its hop topic that
+is larger than ``max_value_bytes``, go to ``recommender-dlq`` instead
+(:mod:`pokupai_lib.recommender_dead_letters`), inside the same transaction. A Kafka outage
+does not stop it either: :class:`~pokupai_lib.recommender_recovery.AppRunner` rebuilds the app.
+Run it with ``python -m pokupai_lib.recommender_app``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ from pokupai_lib.recommendation_rules import (
     record_key,
     resolve_category,
 )
-from pokupai_lib.recommender_dead_letters import RecordSource, input_dead_letter
+from pokupai_lib.recommender_dead_letters import (
+    RecordSource,
+    input_dead_letter,
+    oversize_dead_letter,
+    serialized_value,
+)
 from pokupai_lib.recommender_recovery import AppRunner, Backoff
 from pokupai_lib.recommender_stats import RecommenderStats
 from pokupai_lib.stats_http import serve_stats
@@ -193,6 +199,32 @@ class Recommender:
          .to_topic(dead_letters, key=lambda letter: letter["key"]))
         return judged.filter(lambda row: row["ok"]).apply(lambda row: row["value"])
 
+    def size_judge(self, destination: str,
+                   key_of: Callable[[Any, Any], str | None]) -> Callable[..., dict[str, Any]]:
+        """A step that lets a value through (``{"ok": True, "value": value}``) if it fits in
+        one record of ``destination``, and otherwise makes it a dead letter keyed by
+        ``key_of(value, message key)``."""
+        rec = self.cfg.recommender
+
+        def judge(value: Any, key: Any, timestamp: int, headers: Any) -> dict[str, Any]:
+            serialized = serialized_value(value)
+            if value is None or len(serialized) <= rec.max_value_bytes:
+                return {"ok": True, "value": value}
+            source = _source()
+            log.warning("dead letter: a %d-byte value for %s from %s[%s]@%s", len(serialized),
+                        destination, source.topic, source.partition, source.offset)
+            return {"ok": False, "letter": oversize_dead_letter(
+                destination, serialized, rec.max_value_bytes, source, key_of(value, key),
+                rec.dead_letter_value_bytes)}
+        return judge
+
+    def _fitting(self, sdf: StreamingDataFrame, destination: Topic, dead_letters: Topic,
+                 key_of: Callable[[Any, Any], str | None]) -> StreamingDataFrame:
+        """``sdf`` without the values too large for ``destination``: those become dead
+        letters."""
+        judged = sdf.apply(self.size_judge(destination.name, key_of), metadata=True)
+        return self._split(judged, dead_letters)
+
     def build(self, app: Application) -> None:
         rec = self.cfg.recommender
         grace = timedelta(seconds=rec.join_grace_s)
@@ -218,6 +250,7 @@ class Recommender:
                       .apply(self.track_category, stateful=True, metadata=True)
                       .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
                       .apply(lambda v: v["row"]))
+        categories = self._fitting(categories, by_category, dead_letters, lambda _v, key: key)
         categories.to_topic(by_category)
         index = (changes.filter(lambda c: c["kind"] == "term")
                  .group_by(lambda c: c["term"], name="term")
@@ -232,10 +265,13 @@ class Recommender:
                                name="term-index"))
         if not rec.keep_unmatched:
             resolved = resolved.filter(lambda s: s["category"] is not None)
+        resolved = self._fitting(resolved, hop, dead_letters,
+                                 lambda s, _k: s["category"] or "")
         resolved.to_topic(hop, key=lambda s: s["category"] or "")
-        (app.dataframe(hop)
-         .join_asof(categories, how="left", on_merge=build_recommendation, grace_ms=grace,
-                    name="category-products")
+        built = (app.dataframe(hop)
+                 .join_asof(categories, how="left", on_merge=build_recommendation,
+                            grace_ms=grace, name="category-products"))
+        (self._fitting(built, recommendations, dead_letters, lambda r, _k: r["CLIENT_ID"])
          .apply(self.recommended)
          .to_topic(recommendations, key=lambda r: r["CLIENT_ID"]))
 
