@@ -333,6 +333,23 @@ class RecommenderConfig(LoopbackService):
     join_grace_s: int = 3600
     # Searches that match nothing still produce a row, with empty fields (the MVP's LEFT JOIN).
     keep_unmatched: bool = True
+    # Names a products_by_category row shows (the newest live ones; PRODUCT_COUNT stays exact).
+    # The category state keeps twice as many; the cap keeps that state far below a record's
+    # size even with names of the longest length the recommender accepts.
+    shown_per_category: int = Field(default=20, ge=1, le=100)
+    # A value the recommender builds that serializes to more bytes than this goes to its
+    # dead-letter topic instead: the brokers' max.message.bytes (1 MiB) less headroom for the
+    # key, the headers and the record overhead.
+    max_value_bytes: int = Field(default=900_000, ge=1_000)
+    # How much of an input value a dead letter carries (a prefix, with the value's size).
+    dead_letter_value_bytes: int = Field(default=10_000, ge=100)
+    # The producer's transaction.timeout.ms: a fence in a run younger than this cannot be the
+    # coordinator aborting an old transaction, so it is a second instance.
+    transaction_timeout_s: int = Field(default=60, ge=1)
+    # Rebuilding the app after a Kafka fault: first and longest wait, and how long a run must
+    # last for the next fault to start again from the first wait.
+    restart_backoff_s: tuple[float, float] = (1.0, 30.0)
+    healthy_after_s: float = 60.0
 
     @property
     def hop_topic(self) -> str:

@@ -9,7 +9,9 @@ The MVP's ksqlDB logic, improved:
   the one with the most products whose name or tags contain the term («часы» →
   Электроника). Ties go to the alphabetically first category;
 * a product counts once in its category however often it is re-published, moves when its
-  category changes, and leaves with its tombstone.
+  category changes, and leaves with its tombstone;
+* a record is judged up front, types and lengths included, so the stateful steps after it only
+  ever see well-formed values and a bad record cannot stop the app (it is dead-lettered).
 
 :mod:`pokupai_lib.recommender_app` wires these functions into a Quix Streams topology; each one
 gets the previous state and returns the new state plus what to emit.
@@ -25,15 +27,28 @@ import snowballstemmer
 
 from pokupai_lib.ban_rules import folded_words
 
-__all__ = ["CategoryRow", "Invalid", "MatchKind", "ProductChange", "TermIndex",
-           "apply_member_change", "apply_term_change", "build_recommendation", "match_key",
-           "parse_product", "parse_search", "product_changes", "product_terms",
-           "resolve_category"]
+__all__ = ["MAX_CATEGORY_CHARS", "MAX_CLIENT_CHARS", "MAX_NAME_CHARS", "MAX_SEARCH_CHARS",
+           "MAX_TAGS", "MAX_TAG_CHARS", "CategoryRow", "Invalid", "MatchKind", "MemberChange",
+           "ProductChange", "TermIndex", "apply_term_change", "build_recommendation",
+           "match_key", "parse_product", "parse_search", "product_changes", "product_terms",
+           "record_key", "resolve_category"]
 
 MatchKind = Literal["category", "word", "none"]
+MemberChange = Literal["join", "leave", "rename"]
 ProductChange = dict[str, Any]
 CategoryRow = dict[str, Any]
 TermIndex = dict[str, dict[str, int]]
+
+# Longest texts a record may carry. Every value the app keeps or passes on (product state,
+# category buffer, repartition records) is built from these, so they bound its size too.
+MAX_NAME_CHARS = 500
+MAX_CATEGORY_CHARS = 200
+MAX_TAGS = 50
+MAX_TAG_CHARS = 200
+MAX_SEARCH_CHARS = 200
+MAX_CLIENT_CHARS = 200
+_MAX_KEY_CHARS = 200
+_MAX_SEARCHED_AT_CHARS = 64
 
 _STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.stemmer("english")}
 _CYRILLIC = re.compile("[а-я]")
@@ -55,8 +70,11 @@ def match_key(text: str) -> str:
 def product_terms(product: dict[str, Any]) -> list[str]:
     """Keys a product is found by: each stemmed word of its name and tags, and each whole tag
     phrase (so «умные часы» finds a product tagged «Умные часы»). Descriptions are left out:
-    their words are many and common, and each term is a record through a repartition topic."""
-    tags = [t for t in product.get("tags") or [] if isinstance(t, str)]
+    their words are many and common, and each term is a record through a repartition topic.
+
+    ``product`` is one :func:`parse_product` accepted: a ``name`` string, ``tags`` a list of
+    strings or absent."""
+    tags: list[str] = product.get("tags") or []
     terms = {match_key(tag) for tag in tags}
     for text in [product["name"], *tags]:
         terms.update(_stem(word) for word in folded_words(text) if len(word) > 1)
@@ -71,36 +89,114 @@ def _loads(raw: bytes, what: str) -> Any:
         raise Invalid(f"{what} is not JSON: {exc}") from None
 
 
+def _text(value: Any, what: str, limit: int) -> str:
+    """``value`` if it is a non-blank string of at most ``limit`` characters; Invalid if not."""
+    if not isinstance(value, str):
+        kind = "missing" if value is None else f"a JSON {_json_type(value)}, not a string"
+        raise Invalid(f"{what} is {kind}")
+    if not value.strip():
+        raise Invalid(f"{what} is blank")
+    if len(value) > limit:
+        raise Invalid(f"{what} has {len(value)} characters, more than {limit}")
+    return value
+
+
+def _optional_text(value: Any, what: str, limit: int) -> str | None:
+    return None if value is None else _text(value, what, limit)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+             float: "number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _tags(value: Any) -> list[str]:
+    """A product's tags: absent (or null) is none; otherwise a list of strings."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Invalid(f"product tags is a JSON {_json_type(value)}, not an array of strings")
+    if len(value) > MAX_TAGS:
+        raise Invalid(f"product has {len(value)} tags, more than {MAX_TAGS}")
+    for n, tag in enumerate(value):
+        if not isinstance(tag, str):
+            raise Invalid(f"product tag {n} is a JSON {_json_type(tag)}, not a string")
+        if len(tag) > MAX_TAG_CHARS:
+            raise Invalid(f"product tag {n} has {len(tag)} characters, more than "
+                          f"{MAX_TAG_CHARS}")
+    return value
+
+
+def record_key(key: str | None, what: str, required: bool) -> str | None:
+    """A record's key as text, judged like its value.
+
+    The recommender reads keys with undecodable bytes kept as surrogate escapes, so a key that
+    is not UTF-8 reaches this check instead of stopping the consumer.
+
+    Raises:
+        Invalid: no key where one is ``required`` (a blank optional key counts as none); a
+            key that is not UTF-8 text, blank or longer than 200 characters.
+    """
+    if key is None or (not required and not key.strip()):
+        if required:
+            raise Invalid(f"{what} has no key")
+        return None
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{what} key is not UTF-8 text") from None
+    return _text(key, f"{what} key", _MAX_KEY_CHARS)
+
+
 def parse_product(raw: bytes | None) -> dict[str, Any] | None:
     """A product of ``primary.shop-clear`` reduced to what the recommender keeps; None for a
-    tombstone (the product was deleted or banned)."""
+    tombstone (the product was deleted or banned).
+
+    Raises:
+        Invalid: not a JSON object; ``name`` or ``category`` not a non-blank string;
+            ``tags`` present but not a list of strings; a text longer than its limit
+            (``MAX_*`` of this module).
+    """
     if raw is None:
         return None
     product = _loads(raw, "product")
     if not isinstance(product, dict):
-        raise Invalid(f"product is a JSON {type(product).__name__}, not an object")
-    missing = [f for f in ("name", "category") if not isinstance(product.get(f), str)
-               or not product[f].strip()]
-    if missing:
-        raise Invalid(f"product has no {' or '.join(missing)}")
-    return {"category": product["category"].strip(), "name": product["name"],
-            "terms": product_terms(product)}
+        raise Invalid(f"product is a JSON {_json_type(product)}, not an object")
+    name = _text(product.get("name"), "product name", MAX_NAME_CHARS)
+    category = _text(product.get("category"), "product category", MAX_CATEGORY_CHARS)
+    tags = _tags(product.get("tags"))
+    return {"category": category.strip(), "name": name,
+            "terms": product_terms({"name": name, "tags": tags})}
 
 
 def parse_search(raw: bytes | None, key: str | None) -> dict[str, Any]:
-    """A search event of ``primary.client-searches`` (``{id_client, word_search, searched_at}``)."""
+    """A search event of ``primary.client-searches`` (``{id_client, word_search, searched_at}``).
+
+    ``id_client`` comes from the value, else from the key; it may be a string or an integer.
+
+    Raises:
+        Invalid: a tombstone; not a JSON object; ``word_search`` not a string with a letter
+            or digit; no ``id_client``; ``searched_at`` present but not a string; a text
+            longer than its limit.
+    """
     if raw is None:
         raise Invalid("search event is a tombstone (no value)")
     event = _loads(raw, "search event")
     if not isinstance(event, dict):
-        raise Invalid(f"search event is a JSON {type(event).__name__}, not an object")
-    word, client = event.get("word_search"), event.get("id_client") or key
-    if not isinstance(word, str) or not match_key(word):
+        raise Invalid(f"search event is a JSON {_json_type(event)}, not an object")
+    word = _text(event.get("word_search"), "search event word_search", MAX_SEARCH_CHARS)
+    if not match_key(word):
         raise Invalid("search event has no word_search with a letter or digit")
-    if not isinstance(client, str | int) or not str(client).strip():
+    client = event.get("id_client") or key
+    if isinstance(client, int) and not isinstance(client, bool):
+        client = str(client)
+    if client is None:
         raise Invalid("search event has no id_client (neither in the value nor the key)")
-    return {"id_client": str(client), "word_search": word,
-            "searched_at": event.get("searched_at"), "key": match_key(word)}
+    searched_at = _optional_text(event.get("searched_at"), "search event searched_at",
+                                 _MAX_SEARCHED_AT_CHARS)
+    return {"id_client": _text(client, "search event id_client", MAX_CLIENT_CHARS),
+            "word_search": word, "searched_at": searched_at, "key": match_key(word)}
 
 
 def _entries(product: dict[str, Any] | None) -> set[tuple[str, str, str]]:
@@ -114,15 +210,21 @@ def _entries(product: dict[str, Any] | None) -> set[tuple[str, str, str]]:
 
 def product_changes(old: dict[str, Any] | None, new: dict[str, Any] | None,
                     product_id: str) -> list[ProductChange]:
-    """What changed between two versions of one product: category membership (a ``name`` of
-    None leaves the category) and ±1 on term index entries. Identical versions give nothing."""
+    """What changed between two versions of one product: category membership and ±1 on term
+    index entries. Identical versions give nothing.
+
+    A membership change says which it is, from the two versions: ``join`` (new in the
+    category: a new product or one that moved in), ``leave`` (tombstone or moved out; its
+    ``name`` is None) or ``rename`` (same category, new name), so a category can keep an exact
+    count without keeping its members."""
     out: list[ProductChange] = []
-    if old and (new is None or new["category"] != old["category"]):
-        out.append({"kind": "member", "category": old["category"], "pid": product_id,
-                    "name": None})
-    if new and (old is None or (new["category"], new["name"]) != (old["category"], old["name"])):
-        out.append({"kind": "member", "category": new["category"], "pid": product_id,
-                    "name": new["name"]})
+    moved = bool(old and new and new["category"] != old["category"])
+    if old and (new is None or moved):
+        out.append(_member("leave", old["category"], product_id, None))
+    if new and (old is None or moved):
+        out.append(_member("join", new["category"], product_id, new["name"]))
+    elif new and old and new["name"] != old["name"]:
+        out.append(_member("rename", new["category"], product_id, new["name"]))
     before, after = _entries(old), _entries(new)
     for delta, entries in ((-1, before - after), (1, after - before)):
         out += [{"kind": "term", "term": term, "category": category, "match": kind,
@@ -130,20 +232,10 @@ def product_changes(old: dict[str, Any] | None, new: dict[str, Any] | None,
     return out
 
 
-def apply_member_change(members: dict[str, str], change: ProductChange,
-                        category: str) -> tuple[dict[str, str], CategoryRow | None]:
-    """The category's ``{product_id: name}`` after a change, and its ``products_by_category``
-    row (None when the category is empty: a tombstone)."""
-    members = dict(members)
-    if change["name"] is None:
-        members.pop(change["pid"], None)
-    else:
-        members[change["pid"]] = change["name"]
-    if not members:
-        return members, None
-    names = list(members.values())
-    return members, {"CATEGORY": category, "ALL_PRODUCTS": names, "PRODUCT_COUNT": len(names),
-                     "PRODUCTS_CSV": ", ".join(names)}
+def _member(change: MemberChange, category: str, product_id: str,
+            name: str | None) -> ProductChange:
+    return {"kind": "member", "change": change, "category": category, "pid": product_id,
+            "name": name}
 
 
 def apply_term_change(index: TermIndex, change: ProductChange) -> TermIndex | None:

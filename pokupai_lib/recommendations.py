@@ -23,7 +23,7 @@ from pokupai_lib.client_api_client import ClientApiClient
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import lab_supervisor
-from pokupai_lib.recommendation_rules import Invalid, parse_product
+from pokupai_lib.recommendation_checks import category_problems, live_products
 from pokupai_lib.search_events import SearchEvent
 from pokupai_lib.services import RECOMMENDER, recommender_spec
 from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
@@ -61,7 +61,8 @@ def wait_until_caught_up(cfg: LabConfig, timeout_s: float = 180.0) -> dict[str, 
 
 
 def categories_frame(cfg: LabConfig) -> pd.DataFrame:
-    """``products_by_category`` as a table: the latest row of every category."""
+    """``products_by_category`` as a table: the latest row of every category (its exact
+    ``PRODUCT_COUNT`` and the newest N names in ``PRODUCTS_CSV``)."""
     topic = cfg.recommender.products_by_category
     latest = latest_by_key(read_range(cfg, topic, cluster=cfg.mirror.target))
     rows = [orjson.loads(value) for value in latest.values() if value is not None]
@@ -70,23 +71,21 @@ def categories_frame(cfg: LabConfig) -> pd.DataFrame:
 
 
 def category_mismatches(cfg: LabConfig) -> list[str]:
-    """Categories whose ``products_by_category`` row differs from the live products of
-    ``primary.shop-clear`` (each product once, by its latest version); empty when all agree."""
-    expected: dict[str, Counter[str]] = {}
-    topic = cfg.mirror.remote_topic(cfg.topics.shop_clear)
-    for value in latest_by_key(read_range(cfg, topic, cluster=cfg.mirror.target)).values():
-        try:
-            product = parse_product(value)
-        except Invalid:
-            continue  # the recommender dead-letters it too
-        if product is not None:
-            expected.setdefault(product["category"], Counter())[product["name"]] += 1
+    """``"category: what is wrong"`` for each ``products_by_category`` row that breaks its
+    promise against the live products of ``primary.shop-clear`` (each product by the last
+    version the recommender accepted): ``PRODUCT_COUNT`` exact, every name shown a live
+    product of the category, min(N, count) names unless products have left the category
+    (then no more than N). Empty when all agree; see :mod:`pokupai_lib.recommendation_checks`.
+    """
+    products = read_range(cfg, cfg.mirror.remote_topic(cfg.topics.shop_clear),
+                          cluster=cfg.mirror.target)
+    live = live_products((record.key, record.value) for record in products)
     latest = latest_by_key(read_range(cfg, cfg.recommender.products_by_category,
                                       cluster=cfg.mirror.target))
-    actual = {key.decode(): Counter(orjson.loads(value)["ALL_PRODUCTS"])
-              for key, value in latest.items() if value is not None}
-    return sorted(c for c in expected.keys() | actual.keys()
-                  if expected.get(c) != actual.get(c))
+    rows = {key.decode(): orjson.loads(value) for key, value in latest.items()
+            if value is not None}
+    problems = category_problems(live, rows, cfg.recommender.shown_per_category)
+    return [f"{category}: {problem}" for category, problem in problems.items()]
 
 
 def search_demand(cfg: LabConfig, top: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -3,19 +3,26 @@
 Topology (every piece of state is a Quix state store backed by a changelog topic)::
 
   primary.shop-clear (key product_id)
-    → last version per product → membership and term changes
-      ├→ group_by(category) → {product_id: name} → products_by_category (compacted)
+    → judged → last version per product → membership (join/leave/rename) and term changes
+      ├→ group_by(category) → exact count + newest 2N members → products_by_category
       └→ group_by(term)     → term index {category|word: {category: n}}
   primary.client-searches (key id_client)
-    → group_by(match key) → join_asof(term index)        the search's category
-    → repartition__recommender--searches-by-category     (a second group_by is not allowed)
+    → judged → group_by(match key) → join_asof(term index)   the search's category
+    → repartition__recommender--searches-by-category         (a second group_by is not allowed)
     → join_asof(products_by_category rows) → SEARCHES_WITH_PRODUCTS (key id_client)
 
 Exactly once: each checkpoint is one transaction over outputs, repartition topics, changelogs
 and offsets. The transactional id and the consumer's ``group.instance.id`` are fixed, so after
 a ``kill -9`` the restarted process aborts its predecessor's open transaction and gets its
-partitions back at once. A record it cannot read goes to ``recommender-dlq`` with the reason,
-inside the same transaction. Run it with ``python -m pokupai_lib.recommender_app``.
+partitions back at once.
+
+Nothing in a record stops the app: an input record that raises anything while it is judged
+(types, lengths and key included, so the stateful steps only get well-formed values), and a
+value it built for ``products_by_category``, ``SEARCHES_WITH_PRODUCTS`` or its hop topic that
+is larger than ``max_value_bytes``, go to ``recommender-dlq`` instead
+(:mod:`pokupai_lib.recommender_dead_letters`), inside the same transaction. A Kafka outage
+does not stop it either: :class:`~pokupai_lib.recommender_recovery.AppRunner` rebuilds the app.
+Run it with ``python -m pokupai_lib.recommender_app``.
 """
 
 from __future__ import annotations
@@ -31,26 +38,33 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from quixstreams import Application, message_context
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
-from quixstreams.models import SerializationContext, Topic
+from quixstreams.models import Deserializer, SerializationContext, Topic
 from quixstreams.models.serializers.json import JSONSerializer
 from quixstreams.state import State
 
+from pokupai_lib.category_rows import apply_member_change, state_from_members
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.recommendation_rules import (
-    Invalid,
-    apply_member_change,
     apply_term_change,
     build_recommendation,
     parse_product,
     parse_search,
     product_changes,
+    record_key,
     resolve_category,
 )
+from pokupai_lib.recommender_dead_letters import (
+    RecordSource,
+    input_dead_letter,
+    oversize_dead_letter,
+    serialized_value,
+)
+from pokupai_lib.recommender_recovery import AppRunner, Backoff
 from pokupai_lib.recommender_stats import RecommenderStats
 from pokupai_lib.stats_http import serve_stats
 
-__all__ = ["build_app", "main"]
+__all__ = ["Recommender", "TextKeyDeserializer", "build_app", "main"]
 
 log = logging.getLogger("pokupai_lib.recommender")
 
@@ -69,24 +83,52 @@ class TombstoneJSONSerializer(JSONSerializer):
         return None if value is None else super().__call__(value, ctx)
 
 
+class TextKeyDeserializer(Deserializer):
+    """Keys as UTF-8 text with undecodable bytes kept as surrogate escapes. Quix's ``str``
+    deserializer raises on them, which stops the app; this lets the judging step dead-letter
+    the record. A valid key decodes exactly as with ``str``, so state keys do not change."""
+
+    def __init__(self) -> None:  # typed, unlike the base's, which does nothing
+        pass
+
+    def __call__(self, value: bytes, ctx: SerializationContext) -> str:
+        return value.decode("utf-8", "surrogateescape")
+
+
 def _connection(cfg: LabConfig) -> ConnectionConfig:
     conf = client_config(cfg, cfg.mirror.target, PRINCIPAL)
     return ConnectionConfig.from_librdkafka_dict({k: conf[k] for k in _CONNECTION_KEYS})
 
 
-def _parsed(parse: Callable[[bytes | None, Any], Any]) -> Callable[..., dict[str, Any]]:
-    """Wrap a parser so a bad record becomes a dead letter instead of stopping the app."""
+def _source() -> RecordSource:
+    ctx = message_context()
+    return RecordSource(ctx.topic, ctx.partition, ctx.offset)
 
-    def step(value: bytes | None, key: Any, timestamp: int, headers: Any) -> dict[str, Any]:
+
+def _product_record(raw: bytes | None, key: str | None) -> dict[str, Any]:
+    """A product record judged: its id (the key) and its parsed value (None: tombstone)."""
+    return {"pid": record_key(key, "product", required=True), "product": parse_product(raw)}
+
+
+def _search_record(raw: bytes | None, key: str | None) -> dict[str, Any]:
+    return parse_search(raw, record_key(key, "search event", required=False))
+
+
+def _judged(parse: Callable[[bytes | None, str | None], Any],
+            keep_bytes: int) -> Callable[..., dict[str, Any]]:
+    """A step that judges an input record: ``{"ok": True, "value": parsed}``, or
+    ``{"ok": False, "letter": dead letter}`` when parsing raised anything at all."""
+
+    def step(value: bytes | None, key: str | None, timestamp: int,
+             headers: Any) -> dict[str, Any]:
         try:
             return {"ok": True, "value": parse(value, key)}
-        except Invalid as exc:
-            ctx = message_context()
-            log.warning("dead letter from %s[%s]@%s: %s", ctx.topic, ctx.partition, ctx.offset,
-                        exc)
-            return {"ok": False, "error": str(exc), "topic": ctx.topic,
-                    "partition": ctx.partition, "offset": ctx.offset,
-                    "value": None if value is None else value.decode("utf-8", "replace")}
+        except Exception as exc:  # noqa: BLE001 - whatever parsing raises, the record is why
+            source = _source()
+            log.warning("dead letter from %s[%s]@%s: %s: %s", source.topic, source.partition,
+                        source.offset, type(exc).__name__, exc)
+            return {"ok": False,
+                    "letter": input_dead_letter(exc, source, key, value, keep_bytes)}
     return step
 
 
@@ -106,24 +148,31 @@ class Recommender:
         self.cfg = cfg
         self.stats = stats
 
-    def track_product(self, product: dict[str, Any] | None, key: str, timestamp: int,
+    def track_product(self, record: dict[str, Any], key: str, timestamp: int,
                       headers: Any, state: State[str, Any]) -> list[dict[str, Any]]:
-        old = state.get("product")
+        old, product = state.get("product"), record["product"]
         if product is None:
             state.delete("product")
         else:
             state.set("product", product)
-        changes = product_changes(old, product, key)
+        changes = product_changes(old, product, record["pid"])
         self.stats.product_changes.inc(len(changes))
         return changes
 
     def track_category(self, change: dict[str, Any], category: str, timestamp: int,
                        headers: Any, state: State[str, Any]) -> dict[str, Any]:
-        members, row = apply_member_change(state.get("members", {}), change, category)
-        if members:
-            state.set("members", members)
-        else:
+        shown = self.cfg.recommender.shown_per_category
+        current = state.get("category")
+        members: dict[str, str] | None = state.get("members")
+        if current is None and members:
+            # The unbounded {product_id: name} of earlier versions, converted once.
+            current = state_from_members(members, shown)
             state.delete("members")
+        new, row = apply_member_change(current, change, category, shown)
+        if new is None:
+            state.delete("category")
+        else:
+            state.set("category", new)
         return _versioned(state, timestamp, row)
 
     def track_term(self, change: dict[str, Any], term: str, timestamp: int, headers: Any,
@@ -139,24 +188,53 @@ class Recommender:
         self.stats.record_recommendation(row)
         return row
 
-    def _valid(self, sdf: StreamingDataFrame, dead_letters: Topic) -> StreamingDataFrame:
-        def dead_letter(row: dict[str, Any]) -> bool:
-            if not row["ok"]:
-                self.stats.dead_lettered.labels(row["topic"]).inc()
-            return not row["ok"]
+    def _count_letter(self, letter: dict[str, Any]) -> dict[str, Any]:
+        self.stats.dead_lettered.labels(letter["topic"]).inc()
+        return letter
 
-        sdf.filter(dead_letter).apply(lambda row: {k: v for k, v in row.items() if k != "ok"}) \
-            .to_topic(dead_letters)
-        return sdf.filter(lambda row: row["ok"]).apply(lambda row: row["value"])
+    def _split(self, judged: StreamingDataFrame, dead_letters: Topic) -> StreamingDataFrame:
+        """Send the dead letters of a judged stream to their topic; return its good values."""
+        (judged.filter(lambda row: not row["ok"])
+         .apply(lambda row: self._count_letter(row["letter"]))
+         .to_topic(dead_letters, key=lambda letter: letter["key"]))
+        return judged.filter(lambda row: row["ok"]).apply(lambda row: row["value"])
+
+    def size_judge(self, destination: str,
+                   key_of: Callable[[Any, Any], str | None]) -> Callable[..., dict[str, Any]]:
+        """A step that lets a value through (``{"ok": True, "value": value}``) if it fits in
+        one record of ``destination``, and otherwise makes it a dead letter keyed by
+        ``key_of(value, message key)``."""
+        rec = self.cfg.recommender
+
+        def judge(value: Any, key: Any, timestamp: int, headers: Any) -> dict[str, Any]:
+            serialized = serialized_value(value)
+            if value is None or len(serialized) <= rec.max_value_bytes:
+                return {"ok": True, "value": value}
+            source = _source()
+            log.warning("dead letter: a %d-byte value for %s from %s[%s]@%s", len(serialized),
+                        destination, source.topic, source.partition, source.offset)
+            return {"ok": False, "letter": oversize_dead_letter(
+                destination, serialized, rec.max_value_bytes, source, key_of(value, key),
+                rec.dead_letter_value_bytes)}
+        return judge
+
+    def _fitting(self, sdf: StreamingDataFrame, destination: Topic, dead_letters: Topic,
+                 key_of: Callable[[Any, Any], str | None]) -> StreamingDataFrame:
+        """``sdf`` without the values too large for ``destination``: those become dead
+        letters."""
+        judged = sdf.apply(self.size_judge(destination.name, key_of), metadata=True)
+        return self._split(judged, dead_letters)
 
     def build(self, app: Application) -> None:
         rec = self.cfg.recommender
         grace = timedelta(seconds=rec.join_grace_s)
         remote = self.cfg.mirror.remote_topic
-        products_in = app.topic(remote(self.cfg.topics.shop_clear), key_deserializer="str",
+        products_in = app.topic(remote(self.cfg.topics.shop_clear),
+                                key_deserializer=TextKeyDeserializer(),
                                 value_deserializer="bytes")
         searches_in = app.topic(remote(self.cfg.topics.client_searches),
-                                key_deserializer="str", value_deserializer="bytes")
+                                key_deserializer=TextKeyDeserializer(),
+                                value_deserializer="bytes")
         by_category = app.topic(rec.products_by_category, key_serializer="str",
                                 value_serializer=TombstoneJSONSerializer())
         recommendations = app.topic(rec.searches_with_products, key_serializer="str")
@@ -164,14 +242,15 @@ class Recommender:
         # JSON keys like group_by's repartition topics, so it is co-partitioned with them.
         hop = app.topic(rec.hop_topic, key_serializer="json", key_deserializer="json")
 
-        products = self._valid(app.dataframe(products_in).apply(
-            _parsed(lambda raw, _key: parse_product(raw)), metadata=True), dead_letters)
+        products = self._split(app.dataframe(products_in).apply(
+            _judged(_product_record, rec.dead_letter_value_bytes), metadata=True), dead_letters)
         changes = products.apply(self.track_product, stateful=True, expand=True, metadata=True)
         categories = (changes.filter(lambda c: c["kind"] == "member")
                       .group_by(lambda c: c["category"], name="category")
                       .apply(self.track_category, stateful=True, metadata=True)
                       .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
                       .apply(lambda v: v["row"]))
+        categories = self._fitting(categories, by_category, dead_letters, lambda _v, key: key)
         categories.to_topic(by_category)
         index = (changes.filter(lambda c: c["kind"] == "term")
                  .group_by(lambda c: c["term"], name="term")
@@ -179,17 +258,20 @@ class Recommender:
                  .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
                  .apply(lambda v: v["row"]))
 
-        searches = self._valid(app.dataframe(searches_in).apply(
-            _parsed(parse_search), metadata=True), dead_letters)
+        searches = self._split(app.dataframe(searches_in).apply(
+            _judged(_search_record, rec.dead_letter_value_bytes), metadata=True), dead_letters)
         resolved = (searches.group_by(lambda s: s["key"], name="search-term")
                     .join_asof(index, how="left", on_merge=resolve_category, grace_ms=grace,
                                name="term-index"))
         if not rec.keep_unmatched:
             resolved = resolved.filter(lambda s: s["category"] is not None)
+        resolved = self._fitting(resolved, hop, dead_letters,
+                                 lambda s, _k: s["category"] or "")
         resolved.to_topic(hop, key=lambda s: s["category"] or "")
-        (app.dataframe(hop)
-         .join_asof(categories, how="left", on_merge=build_recommendation, grace_ms=grace,
-                    name="category-products")
+        built = (app.dataframe(hop)
+                 .join_asof(categories, how="left", on_merge=build_recommendation,
+                            grace_ms=grace, name="category-products"))
+        (self._fitting(built, recommendations, dead_letters, lambda r, _k: r["CLIENT_ID"])
          .apply(self.recommended)
          .to_topic(recommendations, key=lambda r: r["CLIENT_ID"]))
 
@@ -201,7 +283,8 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
         broker_address=_connection(cfg),
         consumer_group=rec.consumer_group,
         processing_guarantee="exactly-once",
-        producer_extra_config={"transactional.id": rec.transactional_id},
+        producer_extra_config={"transactional.id": rec.transactional_id,
+                               "transaction.timeout.ms": rec.transaction_timeout_s * 1000},
         consumer_extra_config={"group.instance.id": rec.transactional_id,
                                "session.timeout.ms": 10_000,
                                "fetch.wait.max.ms": rec.fetch_wait_max_ms},
@@ -255,21 +338,30 @@ class LagGauge:
 
 
 def main() -> None:
-    """Entry point of the supervised recommender process."""
+    """Entry point of the supervised recommender process: runs until SIGTERM, outlives Kafka
+    outages (the app is rebuilt) and exits with ``ZOMBIE_EXIT_CODE`` when another instance
+    took over."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = load_config()
+    rec = cfg.recommender
     stats = RecommenderStats()
-    serve_stats(stats, cfg.recommender.host, cfg.recommender.port, name="recommender-stats")
-    app = build_app(cfg, stats)
+    serve_stats(stats, rec.host, rec.port, name="recommender-stats")
     stop = threading.Event()
     threading.Thread(target=LagGauge(cfg, stats).follow, args=(stop,), name="lag",
                      daemon=True).start()
     stats.started_at = datetime.now(UTC).isoformat()
     log.info("recommender starting at %s", time.strftime("%H:%M:%S"))
+    first_s, longest_s = rec.restart_backoff_s
+    runner = AppRunner(lambda: build_app(cfg, stats),
+                       Backoff(first_s, longest_s, rec.healthy_after_s),
+                       rec.transaction_timeout_s, on_rebuild=stats.app_rebuilds.inc)
+    runner.stop_on_signals()
     try:
-        app.run()  # returns on SIGTERM/SIGINT after the last checkpoint is committed
+        code = runner.run()
     finally:
         stop.set()
+    if code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ class RecommenderStats:
                                        "changes derived from products", registry=self.registry)
         self.dead_lettered = Counter("recommender_dead_lettered", "records sent to "
                                      "recommender-dlq", ["topic"], registry=self.registry)
+        self.app_rebuilds = Counter("recommender_app_rebuilds", "Quix apps rebuilt after a "
+                                    "Kafka fault ended a run", registry=self.registry)
         self.lag = Gauge("recommender_consumer_lag", "records of an input not yet committed",
                          ["topic"], registry=self.registry)
         self.latency = Histogram(

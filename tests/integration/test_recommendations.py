@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 import orjson
 import pytest
@@ -41,6 +42,8 @@ def test_a_category_search_in_any_form_recommends_exactly_that_categorys_product
     rows = wait_for_recommendations(platform, api, client, count=2)
     assert category_mismatches(platform) == []
     beauty = [row for row in categories(platform) if row["CATEGORY"] == "Красота"]
+    shown = min(platform.recommender.shown_per_category, beauty[0]["PRODUCT_COUNT"])
+    assert len(beauty[0]["ALL_PRODUCTS"]) <= shown
     assert [r["SEARCH_TERM"] for r in rows] == ["КРАСОТУ", "Красота"]  # newest first
     for row in rows:
         assert (row["MATCHED_CATEGORY"], row["MATCH_TYPE"]) == ("Красота", "category")
@@ -49,7 +52,7 @@ def test_a_category_search_in_any_form_recommends_exactly_that_categorys_product
         assert row["PRODUCTS_IN_CATEGORY"] == ", ".join(row["ALL_PRODUCTS_ARRAY"])
 
 
-def categories(cfg: LabConfig) -> list[dict[str, object]]:
+def categories(cfg: LabConfig) -> list[dict[str, Any]]:
     latest = latest_by_key(read_range(cfg, cfg.recommender.products_by_category,
                                       cluster=cfg.mirror.target))
     return [orjson.loads(v) for v in latest.values() if v is not None]
@@ -93,7 +96,30 @@ def test_a_malformed_search_event_is_dead_lettered_and_the_recommender_goes_on(
     letters = read_range(platform, rec.dead_letters, start, cluster=platform.mirror.target)
     (letter,) = [orjson.loads(r.value) for r in letters if r.key == key.encode()]
     assert "not JSON" in letter["error"] and letter["value"] == "{broken"
+    assert (letter["error_type"], letter["value_bytes"]) == ("Invalid", len(b"{broken"))
     assert letter["topic"] == platform.mirror.remote_topic(platform.topics.client_searches)
+
+
+def test_a_product_whose_tags_are_not_strings_is_dead_lettered_and_the_recommender_goes_on(
+        platform: LabConfig, api: ClientApiClient) -> None:
+    rec = platform.recommender
+    start = end_offsets(platform, rec.dead_letters, cluster=platform.mirror.target)
+    key = f"badtags-{_run()}"
+    bad = {"product_id": key, "name": "Товар с тегами числом", "category": "Красота",
+           "tags": 7}
+    producer = Producer(client_config(platform, "primary", "admin", acks="all"))
+    producer.produce(platform.topics.shop_clear, key=key.encode(), value=orjson.dumps(bad))
+    producer.produce(platform.topics.shop_clear, key=key.encode(), value=None)  # clean up
+    assert producer.flush(15) == 0
+    client = f"it-{_run()}"
+    api.search_response(client, "Красота").raise_for_status()
+    wait_for_recommendations(platform, api, client)
+    wait_until_caught_up(platform)
+    letters = read_range(platform, rec.dead_letters, start, cluster=platform.mirror.target)
+    (letter,) = [orjson.loads(r.value) for r in letters if r.key == key.encode()]
+    assert letter["error_type"] == "Invalid" and "tags is a JSON number" in letter["error"]
+    assert letter["topic"] == platform.mirror.remote_topic(platform.topics.shop_clear)
+    assert category_mismatches(platform) == []
 
 
 @pytest.mark.slow

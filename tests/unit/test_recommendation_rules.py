@@ -1,4 +1,5 @@
-"""The recommender's logic without Kafka: matching, product changes, the two joins' mergers."""
+"""The recommender's logic without Kafka: judging records, matching, product changes, the two
+joins' mergers."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import orjson
 import pytest
 
 from pokupai_lib.recommendation_rules import (
+    MAX_NAME_CHARS,
+    MAX_SEARCH_CHARS,
+    MAX_TAGS,
     Invalid,
-    apply_member_change,
     apply_term_change,
     build_recommendation,
     match_key,
     parse_product,
     parse_search,
     product_changes,
+    record_key,
     resolve_category,
 )
 
@@ -54,13 +58,34 @@ def test_a_product_is_found_by_its_name_and_tag_phrases_not_its_description() ->
 
 @pytest.mark.parametrize(("raw", "reason"), [
     (b"{not json", "not JSON"),
-    (b"[1, 2]", "JSON list"),
-    (_raw({"name": "X"}), "no category"),
-    (_raw({"name": " ", "category": "Книги"}), "no name"),
+    (b"[1, 2]", "JSON array, not an object"),
+    (_raw({"name": "X"}), "category is missing"),
+    (_raw({"name": " ", "category": "Книги"}), "name is blank"),
+    (_raw({"name": 42, "category": "Книги"}), "name is a JSON number"),
+    (_raw({"name": "X", "category": ["Книги"]}), "category is a JSON array"),
+    (_raw({"name": "X", "category": "Книги", "tags": 7}), "tags is a JSON number"),
+    (_raw({"name": "X", "category": "Книги", "tags": "книги"}), "tags is a JSON string"),
+    (_raw({"name": "X", "category": "Книги", "tags": ["ok", 1]}), "tag 1 is a JSON number"),
+    (_raw({"name": "X", "category": "Книги", "tags": [["a"]]}), "tag 0 is a JSON array"),
+    (_raw({"name": "X", "category": "Книги", "tags": ["t"] * (MAX_TAGS + 1)}), "tags, more"),
+    (_raw({"name": "я" * (MAX_NAME_CHARS + 1), "category": "Книги"}), "name has 501"),
 ])
 def test_an_unusable_product_says_why(raw: bytes, reason: str) -> None:
     with pytest.raises(Invalid, match=reason):
         parse_product(raw)
+
+
+def test_tags_may_be_absent_or_null() -> None:
+    assert _product("Чай", "Продукты")["terms"] == _product("Чай", "Продукты", tags=None)["terms"]
+
+
+def test_a_key_must_be_utf8_text_and_present_when_required() -> None:
+    assert record_key("p1", "product", required=True) == "p1"
+    assert record_key(" ", "search event", required=False) is None
+    with pytest.raises(Invalid, match="has no key"):
+        record_key(None, "product", required=True)
+    with pytest.raises(Invalid, match="not UTF-8"):
+        record_key(b"p\xff".decode("utf-8", "surrogateescape"), "product", required=True)
 
 
 def test_a_tombstone_is_a_deleted_product() -> None:
@@ -73,11 +98,20 @@ def test_a_search_takes_its_client_from_the_key_when_the_value_has_none() -> Non
                       "key": match_key("красота")}
 
 
+def test_an_integer_client_id_becomes_text() -> None:
+    assert parse_search(_raw({"id_client": 7, "word_search": "чай"}), None)["id_client"] == "7"
+
+
 @pytest.mark.parametrize(("raw", "reason"), [
     (None, "tombstone"),
     (b"\xff\xfe", "not JSON"),
     (_raw({"id_client": "1", "word_search": "!!!"}), "no word_search"),
     (_raw({"word_search": "чай"}), "no id_client"),
+    (_raw({"id_client": "1", "word_search": ["чай"]}), "word_search is a JSON array"),
+    (_raw({"id_client": True, "word_search": "чай"}), "id_client is a JSON boolean"),
+    (_raw({"id_client": {"a": 1}, "word_search": "чай"}), "id_client is a JSON object"),
+    (_raw({"id_client": "1", "word_search": "чай", "searched_at": 5}), "searched_at is a"),
+    (_raw({"id_client": "1", "word_search": "ч" * (MAX_SEARCH_CHARS + 1)}), "more than"),
 ])
 def test_an_unusable_search_says_why(raw: bytes | None, reason: str) -> None:
     with pytest.raises(Invalid, match=reason):
@@ -87,8 +121,8 @@ def test_an_unusable_search_says_why(raw: bytes | None, reason: str) -> None:
 def test_a_new_product_joins_its_category_and_adds_its_terms() -> None:
     new = _product("Чай зелёный", "Продукты")
     changes = product_changes(None, new, "p1")
-    assert changes[0] == {"kind": "member", "category": "Продукты", "pid": "p1",
-                          "name": "Чай зелёный"}
+    assert changes[0] == {"kind": "member", "change": "join", "category": "Продукты",
+                          "pid": "p1", "name": "Чай зелёный"}
     terms = {(c["term"], c["match"], c["delta"]) for c in changes[1:]}
     assert (match_key("Продукты"), "category", 1) in terms
     assert (match_key("чай"), "word", 1) in terms
@@ -101,8 +135,8 @@ def test_republishing_the_same_product_changes_nothing() -> None:
 
 def test_a_category_move_leaves_the_old_one_and_joins_the_new_one() -> None:
     changes = product_changes(_product("Чай", "Продукты"), _product("Чай", "Напитки"), "p1")
-    members = [(c["category"], c["name"]) for c in changes if c["kind"] == "member"]
-    assert members == [("Продукты", None), ("Напитки", "Чай")]
+    members = [(c["change"], c["category"], c["name"]) for c in changes if c["kind"] == "member"]
+    assert members == [("leave", "Продукты", None), ("join", "Напитки", "Чай")]
     deltas = {(c["category"], c["match"], c["delta"]) for c in changes if c["kind"] == "term"}
     assert ("Продукты", "category", -1) in deltas and ("Напитки", "word", 1) in deltas
 
@@ -110,20 +144,15 @@ def test_a_category_move_leaves_the_old_one_and_joins_the_new_one() -> None:
 def test_a_tombstone_removes_membership_and_every_term() -> None:
     old = _product("Чай", "Продукты")
     changes = product_changes(old, None, "p1")
-    assert changes[0]["name"] is None
+    assert (changes[0]["change"], changes[0]["name"]) == ("leave", None)
     assert all(c["delta"] == -1 for c in changes[1:]) and len(changes) == 1 + len(old["terms"]) + 1
 
 
-def test_category_rows_follow_members_and_the_last_one_out_is_a_tombstone() -> None:
-    members, row = apply_member_change({}, {"pid": "a", "name": "Крем"}, "Красота")
-    members, row = apply_member_change(members, {"pid": "b", "name": "Шампунь"}, "Красота")
-    assert row == {"CATEGORY": "Красота", "ALL_PRODUCTS": ["Крем", "Шампунь"],
-                   "PRODUCT_COUNT": 2, "PRODUCTS_CSV": "Крем, Шампунь"}
-    members, row = apply_member_change(members, {"pid": "a", "name": "Крем для рук"}, "Красота")
-    assert row is not None and row["PRODUCT_COUNT"] == 2 and "Крем для рук" in row["ALL_PRODUCTS"]
-    members, _ = apply_member_change(members, {"pid": "a", "name": None}, "Красота")
-    members, row = apply_member_change(members, {"pid": "b", "name": None}, "Красота")
-    assert members == {} and row is None
+def test_a_new_name_in_the_same_category_is_a_rename_not_a_join() -> None:
+    changes = product_changes(_product("Крем", "Красота"), _product("Крем для рук", "Красота"),
+                              "p1")
+    assert [(c["change"], c["name"]) for c in changes if c["kind"] == "member"] == [
+        ("rename", "Крем для рук")]
 
 
 def test_the_term_index_counts_products_per_category_and_empties() -> None:
