@@ -147,7 +147,7 @@ class FaultRecords:
             fastavro.schemaless_writer(body, self.lookalike, {**product, "price": "дёшево"})
             return _wire(self.lookalike_id, body.getvalue())
         if kind == "garbage":
-            return b"\x89PNG not an avro record " + product["product_id"].encode()
+            return b"\x89PNG not an avro record " + str(product["product_id"]).encode()
         if kind == "unknown-schema-id":
             return _wire(_UNKNOWN_SCHEMA_ID, b"\x00")
         return None  # a tombstone
