@@ -242,9 +242,14 @@ class FilterConfig(LoopbackService):
 
 
 class BanApiConfig(LoopbackService):
-    """The ban-words API."""
+    """The ban-words API: each request's changes go to ``ban-words`` in one transaction."""
 
     port: int = 6068
+    # Fixed, so a restarted API fences its predecessor's unfinished transaction at once.
+    transactional_id: str = "banwords-api"
+    # Bounds each step of a request's transaction (init, commit, abort); a commit and an
+    # abort together stay under the 15 s the lab's HTTP clients wait.
+    write_timeout_s: float = 5.0
 
 
 class MirrorConfig(BaseModel):
