@@ -57,6 +57,7 @@ def primary_grants(cfg: LabConfig) -> list[AclGrant]:
         AclGrant("shop-publisher", TOPIC, t.shop_raw, (W, D)),
         AclGrant("banwords-api", TOPIC, t.ban_words, (R, W, D)),
         AclGrant("banwords-api", GROUP, "banwords-api", (R,), PREFIXED),
+        AclGrant("banwords-api", TXN, cfg.ban_api.transactional_id, (W, D)),
         AclGrant("filter", TOPIC, t.shop_raw, (R, D)),
         AclGrant("filter", TOPIC, t.ban_words, (R, D)),
         AclGrant("filter", TOPIC, t.shop_clear, (W, D)),

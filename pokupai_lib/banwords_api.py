@@ -2,28 +2,43 @@
 
 ``/api/v1/banned-words`` (+ ``/add``, ``/bulk-add``, ``/remove``) for words and phrases, and the
 same under ``/api/v1/banned-products`` and ``/api/v1/banned-skus`` for exact bans. The view is
-rebuilt from the ``ban-words`` topic at start and follows it; every change is written there.
+rebuilt from the ``ban-words`` topic at start and follows it.
+
+Every change is written first, in one transaction per request (a bulk-add is all or nothing),
+and applied to the view only once committed. Answers: 422 for a bad term (naming the item and
+why), 413 for a body over ``ban_api.max_body_bytes`` (checked before parsing), 503 when the
+change could not be committed (nothing of it applied). If the follower dies, /health answers
+503 and the process exits.
 (No ``from __future__ import annotations`` here: FastAPI must see the request models of the
 routes built in ``_router`` as classes, not as strings it cannot resolve.)
 """
 
 
+import logging
+import os
+import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
-from pokupai_lib.ban_rules import BanKind, BanList
-from pokupai_lib.ban_topic import BanTopic, ban_key
+from pokupai_lib.ban_rules import BanKind, BanList, normalize_term
+from pokupai_lib.ban_topic import BanTopic, ban_entry, ban_key, entry_record, tombstone_record
+from pokupai_lib.ban_writer import BanWriter
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.errors import BanWriteError
 from pokupai_lib.rest_validation import bounded_text, explain_validation
 
-__all__ = ["MAX_BULK_ITEMS", "MAX_TERM_LENGTH", "create_app"]
+__all__ = ["MAX_BULK_ITEMS", "MAX_TERM_LENGTH", "BanService", "check_exact", "check_term",
+           "check_word", "create_app"]
+
+log = logging.getLogger(__name__)
 
 MAX_TERM_LENGTH = 100
 MAX_BULK_ITEMS = 1000
@@ -32,8 +47,23 @@ MAX_BULK_ITEMS = 1000
 check_term = bounded_text(MAX_TERM_LENGTH)
 
 
-Term = Annotated[StrictStr, AfterValidator(check_term)]
-Terms = Annotated[list[Term], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
+def check_word(value: str) -> str:
+    """A ban word or phrase must keep a letter or digit once folded; ValueError says why not."""
+    normalize_term(value)
+    return value
+
+
+def check_exact(value: str) -> str:
+    """A product id or SKU must hold a letter or digit; ValueError says why not."""
+    if not any(ch.isalnum() for ch in value):
+        raise ValueError(f"{value!r} has no letters or digits; give a product id or SKU")
+    return value
+
+
+WordTerm = Annotated[StrictStr, AfterValidator(check_term), AfterValidator(check_word)]
+ExactTerm = Annotated[StrictStr, AfterValidator(check_term), AfterValidator(check_exact)]
+WordTerms = Annotated[list[WordTerm], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
+ExactTerms = Annotated[list[ExactTerm], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
 
 
 class _Strict(BaseModel):
@@ -41,27 +71,27 @@ class _Strict(BaseModel):
 
 
 class WordRequest(_Strict):
-    word: Term
+    word: WordTerm
 
 
 class WordsRequest(_Strict):
-    words: Terms
+    words: WordTerms
 
 
 class ProductIdRequest(_Strict):
-    product_id: Term
+    product_id: ExactTerm
 
 
 class ProductIdsRequest(_Strict):
-    product_ids: Terms
+    product_ids: ExactTerms
 
 
 class SkuRequest(_Strict):
-    sku: Term
+    sku: ExactTerm
 
 
 class SkusRequest(_Strict):
-    skus: Terms
+    skus: ExactTerms
 
 
 @dataclass(frozen=True)
@@ -85,36 +115,64 @@ RESOURCES = (
 
 
 class BanService:
-    """The API's state: the view of the ban list and the topic it comes from."""
+    """The API's state: the view of the ban list, the topic it follows, the writer of changes.
 
-    def __init__(self, cfg: LabConfig) -> None:
-        self.topic = BanTopic(cfg)
+    Writes are serialized by ``lock``; the view changes only after a write is committed.
+    """
+
+    def __init__(self, cfg: LabConfig, writer: BanWriter | None = None,
+                 topic: BanTopic | None = None) -> None:
+        """Build the service; nothing connects before :meth:`start`."""
+        self.topic = topic or BanTopic(cfg)
+        self.writer = writer or BanWriter.for_api(cfg)
         self.bans = BanList()
         self.stop = threading.Event()
         self.lock = threading.Lock()
+        self.failure: BaseException | None = None
 
-    def start(self) -> None:
-        self.topic.load(self.bans)
-        self.topic.follow(self.bans, self.stop)
+    def start(self, on_death: Callable[[BaseException], None]) -> None:
+        """Fence a predecessor's transaction, load the view, follow the topic.
+
+        ``on_death`` is called (after :attr:`failure` is set) if the follower dies.
+        """
+        self.writer.start()
+
+        def died(exc: BaseException) -> None:
+            self.failure = exc
+            log.critical("the ban-words follower died: %r", exc)
+            on_death(exc)
+
+        self.topic.load_and_follow(self.bans, self.stop, on_death=died,
+                                   on_error=lambda problem: log.warning("ban-words: %s", problem))
+
+    def _keys(self, kind: BanKind) -> set[str]:
+        return {ban_key(term, kind) for term in self.bans.terms(kind)}
 
     def add(self, kind: BanKind, terms: list[str], source: str) -> dict[str, Any]:
-        added, present = [], []
+        """Ban the new ones of ``terms`` in one transaction; raises BanWriteError (no change)."""
         with self.lock:
+            known, entries, present = self._keys(kind), [], []
             for term in terms:
                 key = ban_key(term, kind)
-                if key in {ban_key(t, kind) for t in self.bans.terms(kind)}:
+                if key in known:
                     present.append(term)
-                    continue
-                entry = self.topic.add(term, kind, source)
+                else:
+                    known.add(key)
+                    entries.append(ban_entry(term, kind, source))
+            if entries:
+                self.writer.write([entry_record(entry) for entry in entries])
+            for entry in entries:
                 self.bans.add(entry.term, kind)
-                added.append(entry.term)
-        return {"added": added, "already_present": present, "total": len(self.bans.terms(kind))}
+        return {"added": [entry.term for entry in entries], "already_present": present,
+                "total": len(self.bans.terms(kind))}
 
     def remove(self, kind: BanKind, term: str) -> dict[str, Any]:
+        """Lift a ban: the tombstone first, the view after; raises BanWriteError (no change)."""
         with self.lock:
-            present = self.bans.remove(term, kind)
+            present = ban_key(term, kind) in self._keys(kind)
             if present:
-                self.topic.remove(term, kind)
+                self.writer.write([tombstone_record(term, kind)])
+                self.bans.remove(term, kind)
         return {"removed": present, "term": term, "total": len(self.bans.terms(kind))}
 
 
@@ -150,6 +208,16 @@ def _router(res: BanResource) -> APIRouter:
     return router
 
 
+async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """503 with the writer's explanation: the change was not committed, nothing applied."""
+    return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+
+def _exit_process(_exc: BaseException) -> None:
+    """Stop uvicorn as SIGTERM would: a view that no longer follows the topic must not serve."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def create_app(cfg: LabConfig | None = None) -> FastAPI:
     """The app factory (``uvicorn --factory pokupai_lib.banwords_api:create_app``)."""
     config = cfg or load_config()
@@ -157,18 +225,23 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = BanService(config)
-        service.start()
+        service.start(on_death=_exit_process)
         app.state.bans = service
         yield
         service.stop.set()
 
-    app = FastAPI(title="«Покупай выгодно» ban-words API", lifespan=lifespan)
+    app = FastAPI(title="«Покупай выгодно» ban-words API", lifespan=lifespan,
+                  max_body_size=config.ban_api.max_body_bytes)
     app.add_exception_handler(RequestValidationError, explain_validation)
+    app.add_exception_handler(BanWriteError, _unavailable)
     for res in RESOURCES:
         app.include_router(_router(res))
 
     @app.get("/health")
     def health(service: Service) -> dict[str, Any]:
+        if service.failure is not None:
+            raise HTTPException(503, f"the ban-words follower died ({service.failure!r}); "
+                                     "the API is exiting, see .lab/logs/banwords-api.log")
         return {"status": "ok", "entries": len(service.bans)}
 
     return app

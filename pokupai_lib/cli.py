@@ -110,14 +110,22 @@ def ban_list() -> None:
 
 @app.command()
 def publish(count: int = 1000, seed: int = 42) -> None:
-    """Generate ``count`` products (deterministic for ``seed``) and publish them to shop-raw."""
+    """Generate ``count`` products (deterministic for ``seed``) and publish them to shop-raw.
+
+    Exits 1 when any record was not delivered (skipped invalid lines do not count).
+    """
     cfg = load_config()
     _catalog, paths = prepare_shop_files(cfg, count, seed)
     result = _run(lambda: publish_files(cfg, paths))
-    typer.echo(f"sent {result.sent}, skipped {result.skipped}, failed {result.failed} "
-               f"in {result.seconds:.1f} s ({result.rate:.0f} products/s)")
+    typer.echo(f"delivered {result.delivered}, skipped {result.skipped}, "
+               f"failed {result.failed} in {result.seconds:.1f} s "
+               f"({result.rate:.0f} products/s)")
     for problem in result.problems[:20]:
         typer.echo(f"  {problem.file}:{problem.line}: {problem.reason}")
+    undelivered = result.undelivered_summary()
+    if undelivered:
+        typer.echo(f"error: {undelivered}", err=True)
+        raise typer.Exit(1)
 
 
 def _call_api(call: Callable[[ClientApiClient], httpx.Response]) -> dict[str, Any]:

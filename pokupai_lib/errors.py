@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactError",
+    "BanWriteError",
     "CertificateError",
     "ClusterError",
     "ConnectorError",
@@ -42,6 +43,10 @@ class CertificateError(LabError):
 
 class ServiceNotReadyError(LabError):
     """A managed service did not pass its readiness probe in time."""
+
+
+class BanWriteError(LabError):
+    """A change to the ban list was not committed to ``ban-words`` (it is all or nothing)."""
 
 
 class ClusterError(LabError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -11,8 +11,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import ClusterName, LabConfig
 
-__all__ = ["Record", "end_offsets", "is_partition_eof", "latest_by_key", "leadership_moving",
-           "read_range"]
+__all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
+           "leadership_moving", "read_range"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,37 @@ class Record:
     value: bytes | None
     headers: dict[str, str]
     timestamp_ms: int
+
+
+@dataclass
+class ReadProgress:
+    """Which partitions a reader still has to read to reach the end offsets taken at its start.
+
+    With transactions the last offsets of a partition can be commit or abort markers, or the
+    records of an aborted transaction, that a read_committed reader never receives: a partition
+    is done when a record reaches its end offset or when the end-of-partition event comes,
+    never by waiting for a record at ``end - 1``.
+    """
+
+    ends: dict[int, int]
+    pending: set[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pending = {p for p, end in self.ends.items() if end > 0}
+
+    def saw(self, partition: int, offset: int) -> None:
+        """A record at ``offset`` of ``partition`` was read."""
+        if offset + 1 >= self.ends.get(partition, 0):
+            self.pending.discard(partition)
+
+    def reached_eof(self, partition: int) -> None:
+        """The end-of-partition event came: nothing committed is left to read there."""
+        self.pending.discard(partition)
+
+    @property
+    def done(self) -> bool:
+        """Every partition is read to its end."""
+        return not self.pending
 
 
 def _consumer(cfg: LabConfig, cluster: ClusterName, principal: str) -> Consumer:
@@ -71,33 +102,29 @@ def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
     """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
     ends = end_offsets(cfg, topic, cluster, principal)
     begin = {p: (start or {}).get(p, 0) for p in ends}
-    pending = {p for p in ends if begin[p] < ends[p]}
+    progress = ReadProgress({p: end for p, end in ends.items() if begin[p] < end})
     consumer = _consumer(cfg, cluster, principal)
     records: list[Record] = []
     try:
         consumer.assign([TopicPartition(topic, p, begin[p]) for p in ends])
         deadline = time.monotonic() + timeout_s
-        while pending and time.monotonic() < deadline:
+        while not progress.done and time.monotonic() < deadline:
             msg = consumer.poll(0.5)
             if msg is None:
                 continue
             partition = msg.partition() or 0
-            error = msg.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(error)
-                pending.discard(partition)
+            if is_partition_eof(msg):
+                progress.reached_eof(partition)
                 continue
             offset = msg.offset() or 0
             if offset < ends[partition]:
                 records.append(Record(partition, offset, msg.key(), msg.value(),
                                       _headers(msg.headers()), msg.timestamp()[1]))
-            if offset + 1 >= ends[partition]:
-                pending.discard(partition)
+            progress.saw(partition, offset)
     finally:
         consumer.close()
-    if pending:
-        raise TimeoutError(f"{topic}: partitions {sorted(pending)} not read to their end")
+    if not progress.done:
+        raise TimeoutError(f"{topic}: partitions {sorted(progress.pending)} not read to their end")
     return records
 
 

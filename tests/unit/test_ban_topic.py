@@ -1,14 +1,21 @@
-"""Keys and records of the ban-words topic, without a broker."""
+"""Keys and records of the ban-words topic, and reading it, without a broker."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
+from confluent_kafka import KafkaError
+from kafka_fakes import FakeConsumer, FakeMessage, ScriptItem, eof
 
+from pokupai_lib import ban_topic
 from pokupai_lib.ban_rules import BanList
-from pokupai_lib.ban_topic import apply_ban_record, ban_key, parse_ban_key
+from pokupai_lib.ban_topic import BanTopic, apply_ban_record, ban_key, parse_ban_key
 from pokupai_lib.banwords_api import MAX_TERM_LENGTH, check_term
+from pokupai_lib.config import LabConfig
+from pokupai_lib.topic_reader import ReadProgress
 
 
 def test_word_keys_are_the_normalized_term_and_exact_bans_are_prefixed() -> None:
@@ -52,3 +59,107 @@ def test_api_term_check() -> None:
         check_term(" \t")
     with pytest.raises(ValueError, match=f"at most {MAX_TERM_LENGTH}"):
         check_term("я" * (MAX_TERM_LENGTH + 1))
+
+
+def test_read_progress_ends_a_partition_at_eof_when_its_last_offsets_are_markers() -> None:
+    progress = ReadProgress({0: 5, 1: 3, 2: 0})
+    assert progress.pending == {0, 1}  # an empty partition is done at once
+    progress.saw(0, 2)  # offsets 3 and 4: an aborted record and a commit marker
+    progress.saw(1, 2)
+    assert progress.pending == {0}
+    progress.reached_eof(0)
+    assert progress.done
+
+
+def _record(partition: int, offset: int, term: str | None, value: str | None = None
+            ) -> FakeMessage:
+    key = None if term is None else term.encode()
+    body = None if value is None else value.encode()
+    return FakeMessage(partition, offset, key, body)
+
+
+def _entry(term: str) -> str:
+    return json.dumps({"term": term, "kind": "word"})
+
+
+class _Follower:
+    """load_and_follow on a scripted consumer; collects what it reports."""
+
+    def __init__(self, cfg: LabConfig, monkeypatch: pytest.MonkeyPatch,
+                 script: list[ScriptItem],
+                 ends: dict[int, int]) -> None:
+        monkeypatch.setattr(ban_topic, "_RETRY_BACKOFF_S", (0.01, 0.01))
+        self.consumer = FakeConsumer(script)
+        self.topic = BanTopic(cfg)
+        monkeypatch.setattr(self.topic, "_consumer", lambda: self.consumer)
+        monkeypatch.setattr(self.topic, "_end_offsets", lambda: ends)
+        self.bans, self.stop = BanList(), threading.Event()
+        self.errors: list[str] = []
+        self.deaths: list[BaseException] = []
+
+    def start(self, timeout_s: float = 5.0) -> threading.Thread:
+        return self.topic.load_and_follow(self.bans, self.stop, self.errors.append,
+                                          self.deaths.append, timeout_s)
+
+    def run_script(self, thread: threading.Thread) -> None:
+        deadline = time.monotonic() + 5
+        while self.consumer.script and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.stop.set()
+        thread.join(5)
+
+
+def test_the_follower_goes_on_from_exactly_where_the_load_ended(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = threading.Event()
+    follower = _Follower(tmp_cfg, monkeypatch, [
+        _record(0, 0, "а", _entry("а")), _record(0, 1, "б", _entry("б")),
+        _record(0, 2, "а"),  # tombstone; offsets 3 and 4 are aborted data and a marker
+        eof(0, 5),
+        loaded,  # the follower's first poll waits here
+        _record(0, 5, "в", _entry("в")),  # written after the load's end
+        _record(0, 6, "б"),
+    ], ends={0: 5, 1: 0})
+    thread = follower.start()
+    assert follower.bans.terms("word") == ["б"]  # the load stopped at its end
+    loaded.set()
+    follower.run_script(thread)
+    assert follower.bans.terms("word") == ["в"]
+    assert len(follower.consumer.assignments) == 1  # one consumer, never re-assigned
+    assert follower.consumer.closed and not follower.deaths and not follower.errors
+
+
+def test_a_transient_error_is_reported_and_retried_not_fatal(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    down = KafkaError(KafkaError._ALL_BROKERS_DOWN)
+    follower = _Follower(tmp_cfg, monkeypatch, [
+        FakeMessage(0, 0, error=down), None, FakeMessage(0, 0, error=down),
+        _record(0, 0, "а", _entry("а"))], ends={0: 0})
+    follower.run_script(follower.start())
+    assert follower.bans.terms("word") == ["а"]
+    assert len(follower.errors) == 2 and "retrying in" in follower.errors[0]
+    assert not follower.deaths
+
+
+@pytest.mark.parametrize("ending", [
+    FakeMessage(0, 0, error=KafkaError(KafkaError._FATAL, fatal=True)),
+    RuntimeError("a bug in the follower"),
+])
+def test_a_fatal_error_or_a_crash_calls_on_death_once(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch,
+        ending: FakeMessage | BaseException) -> None:
+    follower = _Follower(tmp_cfg, monkeypatch, [ending, _record(0, 0, "а", _entry("а"))],
+                         ends={0: 0})
+    thread = follower.start()
+    thread.join(5)
+    assert not thread.is_alive() and len(follower.deaths) == 1
+    assert follower.consumer.closed and follower.bans.terms("word") == []
+
+
+def test_a_load_that_never_reaches_the_end_times_out_and_closes_its_consumer(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    follower = _Follower(tmp_cfg, monkeypatch, [_record(0, 0, "а", _entry("а"))],
+                         ends={0: 2})
+    with pytest.raises(TimeoutError, match="not read to its end"):
+        follower.start(timeout_s=0.2)
+    assert follower.consumer.closed

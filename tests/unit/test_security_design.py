@@ -98,3 +98,16 @@ def test_the_recommender_reads_its_inputs_writes_its_outputs_and_owns_only_its_p
         ("TRANSACTIONAL_ID", "recommender-0", "LITERAL"): {"WRITE", "DESCRIBE"},
     }
     assert cfg.recommender.hop_topic.startswith("repartition__recommender--")
+
+
+def test_the_ban_api_owns_its_topic_group_prefix_and_literal_transactional_id() -> None:
+    cfg = LabConfig()
+    grants = [g for g in primary_grants(cfg) if g.principal == "banwords-api"]
+    by_name = {(g.resource_type.name, g.name, g.pattern.name): {op.name for op in g.operations}
+               for g in grants}
+    assert by_name == {
+        ("TOPIC", "ban-words", "LITERAL"): {"READ", "WRITE", "DESCRIBE"},
+        ("GROUP", "banwords-api", "PREFIXED"): {"READ"},
+        ("TRANSACTIONAL_ID", "banwords-api", "LITERAL"): {"WRITE", "DESCRIBE"},
+    }
+    assert cfg.ban_api.transactional_id == "banwords-api"
