@@ -30,7 +30,7 @@ from confluent_kafka import (
 from pokupai_lib.ban_rules import BanKind, BanList, normalize_term
 from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
-from pokupai_lib.topic_reader import ReadProgress, end_offsets, is_partition_eof
+from pokupai_lib.topic_reader import ReadProgress, end_offsets
 
 __all__ = ["BanEntry", "BanRecord", "BanTopic", "apply_ban_record", "ban_entry", "ban_key",
            "entries_view", "entry_record", "parse_ban_key", "tombstone_record"]
@@ -191,33 +191,6 @@ class BanTopic:
             raise
         thread = threading.Thread(target=self._follow_until_stopped, name="ban-words-follower",
                                   args=(consumer, bans, stop, on_error, on_death), daemon=True)
-        thread.start()
-        return thread
-
-    def follow(self, bans: BanList, stop: threading.Event,
-               on_error: Callable[[str], None] | None = None) -> threading.Thread:
-        """Keep ``bans`` current from the topic's tail in a daemon thread until ``stop``.
-
-        Deprecated: it starts at the end offsets of the moment it starts, so after a
-        :meth:`load` it misses what was written in between; use :meth:`load_and_follow`.
-        """
-
-        def run() -> None:
-            consumer = self._consumer()
-            try:
-                ends = self._end_offsets()
-                consumer.assign([TopicPartition(self.topic, p, end) for p, end in ends.items()])
-                while not stop.is_set():
-                    msg = consumer.poll(0.2)
-                    if msg is None or is_partition_eof(msg):
-                        continue
-                    problem = apply_ban_record(bans, msg.key(), msg.value())
-                    if problem and on_error:
-                        on_error(problem)
-            finally:
-                consumer.close()
-
-        thread = threading.Thread(target=run, name="ban-words-follower", daemon=True)
         thread.start()
         return thread
 

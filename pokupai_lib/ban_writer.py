@@ -92,8 +92,13 @@ class BanWriter:
     @classmethod
     def for_api(cls, cfg: LabConfig) -> BanWriter:
         """The ban-words API's writer: principal ``banwords-api``, its transactional id."""
-        conf = client_config(cfg, "primary", "banwords-api", **{
-            "transactional.id": cfg.ban_api.transactional_id, "acks": "all",
+        return cls.for_principal(cfg, "banwords-api", cfg.ban_api.transactional_id)
+
+    @classmethod
+    def for_principal(cls, cfg: LabConfig, principal: str, transactional_id: str) -> BanWriter:
+        """A writer as ``principal`` (``admin`` for the command line) under its own id."""
+        conf = client_config(cfg, "primary", principal, **{
+            "transactional.id": transactional_id, "acks": "all",
             "enable.idempotence": True, "linger.ms": 0})
 
         def make_producer() -> TransactionalProducer:

@@ -13,7 +13,8 @@ import typer
 from pokupai_lib import lab
 from pokupai_lib.acls import acls_frame, current_acls
 from pokupai_lib.ban_rules import BanKind, BanList
-from pokupai_lib.ban_topic import BanTopic, entries_view
+from pokupai_lib.ban_topic import BanTopic, ban_entry, entries_view, entry_record
+from pokupai_lib.ban_writer import BanWriter
 from pokupai_lib.client_api_client import ClientApiClient
 from pokupai_lib.clients import admin_client
 from pokupai_lib.config import ClusterName, load_config
@@ -85,10 +86,12 @@ KindOption = Annotated[BanKind, typer.Option("--kind", help="word, product_id or
 
 @ban_app.command("add")
 def ban_add(terms: list[str], kind: KindOption = "word") -> None:
-    """Ban one or more words, phrases, product ids or SKUs."""
-    topic = BanTopic(load_config())
-    for term in terms:
-        entry = _run(partial(_checked, partial(topic.add, term, kind, "cli")))
+    """Ban one or more words, phrases, product ids or SKUs: all of them or none."""
+    cfg = load_config()
+    entries = [_run(partial(_checked, partial(ban_entry, term, kind, "cli"))) for term in terms]
+    writer = BanWriter.for_principal(cfg, "admin", cfg.ban_api.cli_transactional_id)
+    _run(lambda: writer.write([entry_record(entry) for entry in entries]))
+    for entry in entries:
         typer.echo(f"banned {entry.kind} {entry.term!r}")
 
 

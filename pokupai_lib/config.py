@@ -253,6 +253,8 @@ class BanApiConfig(LoopbackService):
     port: int = 6068
     # Fixed, so a restarted API fences its predecessor's unfinished transaction at once.
     transactional_id: str = "banwords-api"
+    # ``pokupai ban add`` writes as admin, all its terms in one transaction under this id.
+    cli_transactional_id: str = "pokupai-cli"
     # Checked before the body is parsed. The largest valid bulk-add as UTF-8 JSON (1000 terms
     # of 100 Cyrillic letters) is 204 KB, so it fits; the same with \uXXXX escapes does not.
     max_body_bytes: int = 256 * 1024
