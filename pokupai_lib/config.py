@@ -243,6 +243,7 @@ class FilterConfig(LoopbackService):
     # max.message.bytes; a product larger than this as JSON is dead-lettered, not written.
     max_record_bytes: int = 950_000
     transaction_timeout_ms: int = 60_000
+    transaction_call_timeout_s: float = 30.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 5.0
 

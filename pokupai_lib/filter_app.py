@@ -154,10 +154,13 @@ class FilterLoop:
         self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
         if self._refused:
             raise RecordRefused(f"{len(self._refused)} record(s) refused by the broker")
+        # Bounded: without a timeout both calls wait forever for a coordinator that an outage
+        # took away (seen: a filter hung for minutes after the cluster came back).
+        call_timeout_s = self.cfg.filter.transaction_call_timeout_s
         self.producer.send_offsets_to_transaction(
             self.consumer.position(self.consumer.assignment()),
-            self.consumer.consumer_group_metadata())
-        self.producer.commit_transaction()
+            self.consumer.consumer_group_metadata(), call_timeout_s)
+        self.producer.commit_transaction(call_timeout_s)
         self.stats.record_processed(len(batch))
         self.stats.record_passed(sum(v.passed for v in verdicts))
         now = time.time()
@@ -183,7 +186,7 @@ class FilterLoop:
 
     def _abort(self) -> bool:
         try:
-            self.producer.abort_transaction(30)
+            self.producer.abort_transaction(self.cfg.filter.transaction_call_timeout_s)
             return True
         except KafkaException as exc:
             error = kafka_error(exc)
@@ -285,8 +288,8 @@ class FilterLoop:
         self._init_transactions()
         log.info("filter started with %d ban entries", len(self.bans))
         while not self.stop.is_set():
+            self._refresh_gauges()  # between batches: positions are all processed records
             batch = self._next_batch()
-            self._refresh_gauges()
             if not batch:
                 continue
             try:

@@ -26,38 +26,16 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
+from pokupai_lib.keeper_state import KeeperState
 
-__all__ = ["KeeperState", "RestartBudget", "exit_reason", "main", "read_keeper_state",
-           "should_restart"]
+__all__ = ["RestartBudget", "exit_reason", "main", "should_restart"]
 
 _PR_SET_PDEATHSIG = 1
-
-
-@dataclass
-class KeeperState:
-    """What ``pokupai status`` shows of a kept process."""
-
-    child_pid: int | None = None
-    state: str = "starting"
-    restarts: int = 0
-    last_exit: str | None = None
-    last_exit_at: str | None = None
-    started_at: str | None = None
-    history: list[str] = field(default_factory=list)
-
-
-def read_keeper_state(path: Path) -> KeeperState | None:
-    """The state a keeper last wrote, or None when there is none (or it is unreadable)."""
-    try:
-        raw = json.loads(path.read_text())
-        return KeeperState(**raw)
-    except (OSError, ValueError, TypeError):
-        return None
 
 
 def exit_reason(returncode: int) -> str:

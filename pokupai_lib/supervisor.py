@@ -27,7 +27,7 @@ from typing import Any, Literal
 import psutil
 
 from pokupai_lib.errors import PortBusyError, ServiceNotReadyError
-from pokupai_lib.keeper import KeeperState, read_keeper_state
+from pokupai_lib.keeper_state import KeeperState, read_keeper_state
 
 __all__ = [
     "ProbeResult",

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
-from pokupai_lib.keeper import RestartBudget, exit_reason, read_keeper_state, should_restart
+from pokupai_lib.keeper import RestartBudget, exit_reason, should_restart
+from pokupai_lib.keeper_state import read_keeper_state
 from pokupai_lib.supervisor import RestartPolicy, ServiceSpec, Supervisor
 
 
