@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -114,26 +115,42 @@ def _processed(cfg: LabConfig) -> int:
     return int(value)
 
 
+def _publish_in_chunks(cfg: LabConfig, products: list[dict[str, Any]], chunk: int, tag: str,
+                       problems: list[str]) -> None:
+    """Publish ``products`` a chunk at a time (a stream, not one burst), waiting through an
+    outage: records queued while the cluster is away are delivered when it is back."""
+    for n in range(0, len(products), chunk):
+        paths = write_shop_files(products[n:n + chunk],
+                                 cfg.paths.state / "shops" / f"{tag}-{n // chunk}")
+        result = publish_files(cfg, paths, progress=False, flush_timeout_s=240)
+        problems.extend(str(problem) for problem in result.problems)
+        time.sleep(0.1)
+
+
 def filter_across(cfg: LabConfig, fault: Fault, fault_name: str,
                   count: int = 12_000, seed: int = 11, first_id: int = 10_000_000,
-                  after: int = 2_000) -> ExactlyOnceReport:
-    """Publish ``count`` products, bring on ``fault`` once the filter has processed ``after``
-    of them, wait until it has caught up, and compare ``shop-clear`` with the catalog."""
+                  after: int = 2_000, chunk: int = 1_000) -> ExactlyOnceReport:
+    """Publish ``count`` products as a stream of chunks, bring on ``fault`` once the filter has
+    processed ``after`` of them (the rest still on its way), wait until the filter has caught
+    up, and compare ``shop-clear`` with the catalog."""
     catalog = generate_catalog(count, seed=seed, first_id=first_id)
     wait_for_filter(cfg)
     start = end_offsets(cfg, cfg.topics.shop_clear)
     pid_before, restarts_before = _worker(cfg)
     processed_at_start = _processed(cfg)
-    paths = write_shop_files(catalog.products, cfg.paths.state / "shops" / f"fault-{seed}")
-    result = publish_files(cfg, paths, progress=False)
-    if result.failed or result.skipped:
-        raise LabError(f"publishing failed: {result.problems[:3]}")
+    problems: list[str] = []
+    publisher = threading.Thread(target=_publish_in_chunks, name="publish-stream", args=(
+        cfg, catalog.products, chunk, f"fault-{seed}-{first_id}", problems))
+    publisher.start()
     deadline = time.monotonic() + 120
     while (done := _processed(cfg) - processed_at_start) < after:
         if time.monotonic() > deadline:
             raise LabError(f"the filter processed {done} of {count} products in 120 s")
         time.sleep(0.05)
     fault(cfg)
+    publisher.join()
+    if problems:
+        raise LabError(f"publishing failed: {problems[:3]}")
     wait_for_filter(cfg, timeout_s=300)
     written, tombstoned = _clear_since(cfg, start)
     ids = {p["product_id"] for p in catalog.products}
