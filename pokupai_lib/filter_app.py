@@ -65,7 +65,6 @@ from pokupai_lib.kafka_faults import (
 from pokupai_lib.registry import registry_client
 from pokupai_lib.schema_registration import product_subject
 from pokupai_lib.stats_http import serve_stats
-from pokupai_lib.topic_reader import is_partition_eof
 
 __all__ = ["FilterLoop", "ZombieError", "main"]
 
@@ -241,11 +240,9 @@ class FilterLoop:
             error = msg.error()
             if error is None:
                 batch.append(msg)
-            elif is_partition_eof(msg):
-                continue
             elif error.code() in ZOMBIE_CODES and error.fatal():
                 raise ZombieError(f"the consumer was fenced: {error.str()}")
-            else:
+            elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", error.str())
         return batch
 

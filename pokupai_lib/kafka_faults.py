@@ -22,7 +22,8 @@ _FENCED = frozenset({
     KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH,
     KafkaError.INVALID_PRODUCER_ID_MAPPING,
 })
-# The consumer's static membership was taken by another process with the same instance id.
+# The consumer's static membership was taken by another process with the same instance id
+# (librdkafka raises fatal consumer errors only for that fencing, as _FATAL).
 ZOMBIE_CODES = frozenset({KafkaError.FENCED_INSTANCE_ID, KafkaError._FATAL})
 
 
