@@ -240,7 +240,7 @@ class FilterLoop:
             error = msg.error()
             if error is None:
                 batch.append(msg)
-            elif error.code() in ZOMBIE_CODES and error.fatal():
+            elif error.code() in ZOMBIE_CODES:  # its fatal() flag is not set here
                 raise ZombieError(f"the consumer was fenced: {error.str()}")
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", error.str())
