@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pokupai_lib.catalog import generate_catalog
 from pokupai_lib.client_api_client import ClientApiClient
@@ -14,7 +15,7 @@ from pokupai_lib.errors import LabError
 from pokupai_lib.pipeline import republish
 from pokupai_lib.recommendations import recommend_after_search, wait_until_caught_up
 
-__all__ = ["StageProbe", "probe_every_stage"]
+__all__ = ["StageProbe", "probe_every_stage", "wait_searchable"]
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,17 @@ class StageProbe:
                 f"recommended {self.recommended_category!r} in {self.recommended_s:.1f} s")
 
 
-def _wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float) -> None:
+def wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float = 120.0
+                    ) -> dict[str, Any]:
+    """The product as the client API serves it from the index, once it is there."""
     deadline = time.monotonic() + timeout_s
-    while client.product(product_id).status_code != 200:
+    while (response := client.product(product_id)).status_code != 200:
         if time.monotonic() > deadline:
             raise LabError(f"product {product_id} is not searchable after {timeout_s:.0f} s: "
                            "see .lab/logs/filter.log, mirror-maker.log and kafka-connect.log")
         time.sleep(0.2)
+    product: dict[str, Any] = response.json()
+    return product
 
 
 def probe_every_stage(cfg: LabConfig, timeout_s: float = 180.0) -> StageProbe:
@@ -58,7 +63,7 @@ def probe_every_stage(cfg: LabConfig, timeout_s: float = 180.0) -> StageProbe:
     client = ClientApiClient(cfg)
     started = time.monotonic()
     republish(cfg, product)
-    _wait_searchable(client, product["product_id"], timeout_s)
+    wait_searchable(client, product["product_id"], timeout_s)
     searchable_s = time.monotonic() - started
     wait_until_caught_up(cfg, timeout_s)
     row = recommend_after_search(client, f"probe-{token}", token, timeout_s)

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from pokupai_lib.client_api_client import ClientApiClient
 from pokupai_lib.config import LabConfig
 from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.fault_scenario import run_fault_scenario
@@ -18,7 +19,7 @@ from pokupai_lib.filter_checks import filter_across, primary_outage
 from pokupai_lib.lab import lab_supervisor
 from pokupai_lib.pipeline import wait_for_filter
 from pokupai_lib.services import FILTER, filter_spec
-from pokupai_lib.stage_checks import probe_every_stage
+from pokupai_lib.stage_checks import probe_every_stage, wait_searchable
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +44,8 @@ def test_poison_of_every_kind_across_registry_and_broker_restarts_is_dead_letter
     assert report.good_dead_lettered == [], report.summary()
     v2 = [key for key, version in report.good.items() if version == 2]
     assert v2 and all("discount_percent" in report.clear_fields[key] for key in v2)
+    indexed = wait_searchable(ClientApiClient(platform), v2[-1])
+    assert indexed["discount_percent"] == 15, indexed
     assert report.recoveries.get("registry", 0) > 0, "the registry fault was not met"
     assert report.pid_after == report.pid_before or report.restarts_after > \
         report.restarts_before
