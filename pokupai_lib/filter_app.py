@@ -13,7 +13,9 @@ Faults, and what the filter does (see :mod:`pokupai_lib.filter_verdicts` for the
   that fails, times out or is fenced after an outage): the batch is aborted, the consumer goes
   back to the committed offsets, and the batch is redone after a growing backoff; a fenced
   producer is replaced by a new one under the same transactional id;
-* a real second instance with the same ids (a zombie) fences this one for good: it exits with
+* the group fences this consumer's static membership: once is an outage's doing, and a new
+  consumer and producer take over; twice within two transaction timeouts means a real second
+  instance with the same ids (a zombie) keeps taking its place: it exits with
   :data:`~pokupai_lib.exit_codes.ZOMBIE_EXIT_CODE`, saying so, and is not restarted;
 * ``kill -9`` or any other crash: the supervisor's keeper starts it again.
 
@@ -22,6 +24,7 @@ Run it with ``python -m pokupai_lib.filter_app``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
@@ -75,6 +78,10 @@ class ZombieError(Exception):
     """Another filter with the same transactional id and instance id took over."""
 
 
+class ConsumerFenced(Exception):
+    """The group gave this consumer's static membership to another member."""
+
+
 class RecordRefused(Exception):
     """The broker refused a record of the batch for good; the batch is redone without it."""
 
@@ -95,13 +102,15 @@ class FilterLoop:
         self.judge = Judge(AvroDeserializer(registry), self.bans, cfg.filter.max_record_bytes,
                            SubjectSchemas(registry, product_subject(cfg)))
         conf = client_config(cfg, "primary", "filter")
-        self.consumer = Consumer(conf | {
+        self._consumer_conf = conf | {
             "group.id": cfg.filter.group_id, "enable.auto.commit": False,
             # Static membership: a restarted filter takes its predecessor's place at once
             # instead of waiting for the dead member's session to time out.
             "group.instance.id": cfg.filter.transactional_id, "session.timeout.ms": 10_000,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-            "fetch.min.bytes": 1, "queued.min.messages": 20_000})
+            "fetch.min.bytes": 1, "queued.min.messages": 20_000}
+        self.consumer = Consumer(self._consumer_conf)
+        self._consumer_fenced_at: float | None = None
         self._producer_conf = conf | {
             "transactional.id": cfg.filter.transactional_id, "acks": "all",
             "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
@@ -233,15 +242,35 @@ class FilterLoop:
                 log.warning("committed offsets not read (%s); again in %.1f s", exc, delay)
                 self.stop.wait(delay)
 
+    def _rejoin(self, why: str) -> None:
+        """After the group fenced this consumer: once is an outage's doing (a static member
+        that rejoined during it can be fenced with no other instance about, seen after a 65 s
+        outage), so a new consumer and producer take over from the committed offsets; fenced
+        again within two transaction timeouts means another live instance keeps taking our
+        place, and this one steps down (ZombieError)."""
+        now = time.monotonic()
+        window_s = 2 * self.cfg.filter.transaction_timeout_ms / 1000
+        if self._consumer_fenced_at is not None and now - self._consumer_fenced_at < window_s:
+            raise ZombieError(f"the consumer was fenced twice within {window_s:.0f} s: {why}")
+        self._consumer_fenced_at = now
+        self.stats.record_recovery("consumer fenced")
+        log.warning("the consumer was fenced (%s); rejoining with a new consumer and producer",
+                    why)
+        with contextlib.suppress(KafkaException, RuntimeError):
+            self.consumer.close()
+        self.consumer = Consumer(self._consumer_conf)
+        self.consumer.subscribe([self.cfg.topics.shop_raw])
+        self._replace_producer(why)
+
     def _next_batch(self) -> list[Message]:
-        """Records to process; raises ZombieError when the group fenced this instance."""
+        """Records to process; raises ConsumerFenced when the group fenced this instance."""
         batch = []
         for msg in self.consumer.consume(self.cfg.filter.batch_size, 0.2):
             error = msg.error()
             if error is None:
                 batch.append(msg)
             elif error.code() in ZOMBIE_CODES:  # its fatal() flag is not set here
-                raise ZombieError(f"the consumer was fenced: {error.str()}")
+                raise ConsumerFenced(error.str())
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", error.str())
         return batch
@@ -286,7 +315,11 @@ class FilterLoop:
         log.info("filter started with %d ban entries", len(self.bans))
         while not self.stop.is_set():
             self._refresh_gauges()  # between batches: positions are all processed records
-            batch = self._next_batch()
+            try:
+                batch = self._next_batch()
+            except ConsumerFenced as exc:
+                self._rejoin(str(exc))
+                continue
             if not batch:
                 continue
             try:

@@ -51,9 +51,11 @@ the exception's ``__cause__``/``__context__`` chain (:func:`classify`), then
   ``transaction.timeout.ms``, so a run younger than that was fenced by another producer with
   our id: in the process's first run, or twice in a row (a rebuilt run's first fence may
   come from the previous producer of this process finishing its abort late);
-* a **zombie**: the consumer fenced (FENCED_INSTANCE_ID or ``_FATAL``), or the producer fenced
-  as above: one log line and :data:`ZOMBIE_EXIT_CODE`, which the supervisor does not restart.
-  Rebuilding would fence the live instance in turn;
+* a **zombie**: the consumer fenced (FENCED_INSTANCE_ID or ``_FATAL``) twice within two
+  transaction timeouts (once is rebuilt: after an outage the group can fence a static member
+  that rejoined, with no other instance), or the producer fenced as above: one log line and
+  :data:`ZOMBIE_EXIT_CODE`, which the supervisor does not restart. Rebuilding would fence the
+  live instance in turn;
 * anything else (an authorization error, a record too large, a bug): re-raised, because
   rebuilding would only meet it again.
 
@@ -90,7 +92,7 @@ class Fault(enum.Enum):
 
     OUTAGE = "outage"
     PRODUCER_FENCED = "producer fenced"
-    ZOMBIE = "zombie"
+    CONSUMER_FENCED = "consumer fenced"
     OTHER = "other"
 
 
@@ -159,7 +161,7 @@ def classify(exc: BaseException) -> Fault:
     errors = kafka_errors(exc)
     codes = {error.code() for error in errors}
     if codes & _CONSUMER_FENCED:
-        return Fault.ZOMBIE
+        return Fault.CONSUMER_FENCED
     if codes & _PERMANENT_CODES:
         return Fault.OTHER
     if codes & _PRODUCER_FENCED:
@@ -221,6 +223,7 @@ class AppRunner:
         """Run until SIGTERM/SIGINT (0) or until another instance takes over
         (:data:`ZOMBIE_EXIT_CODE`); a fault that is not an outage is re-raised."""
         first_run, young_fence_before = True, False
+        consumer_fenced_at: float | None = None
         while not self.stopping.is_set():
             started = self.clock()
             try:
@@ -234,7 +237,15 @@ class AppRunner:
                 fault = classify(exc)
                 young_fence = (fault is Fault.PRODUCER_FENCED
                                and ran_for_s < self.transaction_timeout_s)
-                if fault is Fault.ZOMBIE or (young_fence and (first_run or young_fence_before)):
+                # After an outage the group can fence a static member that rejoined (seen after
+                # a 65 s outage, with no other instance): once is rebuilt; twice within two
+                # transaction timeouts means another live instance keeps taking our place.
+                fenced_again = (fault is Fault.CONSUMER_FENCED and consumer_fenced_at is not None
+                                and self.clock() - consumer_fenced_at
+                                < 2 * self.transaction_timeout_s)
+                if fault is Fault.CONSUMER_FENCED:
+                    consumer_fenced_at = self.clock()
+                if fenced_again or (young_fence and (first_run or young_fence_before)):
                     log.error("another recommender with our transactional.id / "
                               "group.instance.id took over (%s); exiting with code %d, not to "
                               "be restarted", exc, ZOMBIE_EXIT_CODE)

@@ -60,8 +60,8 @@ def test_a_producer_fence_is_told_apart(code: int) -> None:
     _during_cleanup(_kafka(KafkaError._FENCED, fatal=True),
                     _kafka(KafkaError.FENCED_INSTANCE_ID, fatal=True)),
 ])
-def test_a_consumer_fenced_by_its_static_membership_is_a_zombie(exc: Exception) -> None:
-    assert classify(exc) is Fault.ZOMBIE
+def test_a_consumer_fenced_by_its_static_membership_is_told_apart(exc: Exception) -> None:
+    assert classify(exc) is Fault.CONSUMER_FENCED
 
 
 @pytest.mark.parametrize("exc", [
@@ -155,10 +155,23 @@ def test_quick_failures_back_off_longer_and_longer() -> None:
     assert stop.waits == [1, 2, 4]
 
 
-def test_a_zombie_exits_with_its_code_and_is_not_rebuilt() -> None:
+def test_a_consumer_fenced_once_is_rebuilt_as_after_an_outage() -> None:
     runner, built, _ = _runner(_kafka(KafkaError.FENCED_INSTANCE_ID, fatal=True), None)
+    assert runner.run() == 0
+    assert len(built) == 2
+
+
+def test_a_consumer_fenced_again_soon_is_a_zombie_and_is_not_rebuilt() -> None:
+    fenced = _kafka(KafkaError.FENCED_INSTANCE_ID, fatal=True)
+    runner, built, _ = _runner(fenced, fenced, None, run_s=5)
     assert runner.run() == ZOMBIE_EXIT_CODE
-    assert len(built) == 1
+    assert len(built) == 2
+
+
+def test_consumer_fences_far_apart_are_each_rebuilt() -> None:
+    fenced = _kafka(KafkaError.FENCED_INSTANCE_ID, fatal=True)
+    runner, built, _ = _runner(fenced, fenced, None, run_s=TXN_TIMEOUT_S * 2)
+    assert runner.run() == 0 and len(built) == 3
 
 
 def test_a_producer_fenced_after_its_transactions_could_time_out_is_rebuilt() -> None:
