@@ -13,10 +13,12 @@ Faults, and what the filter does (see :mod:`pokupai_lib.filter_verdicts` for the
   that fails, times out or is fenced after an outage): the batch is aborted, the consumer goes
   back to the committed offsets, and the batch is redone after a growing backoff; a fenced
   producer is replaced by a new one under the same transactional id;
-* the group fences this consumer's static membership: once is an outage's doing, and a new
-  consumer and producer take over; twice within two transaction timeouts means a real second
-  instance with the same ids (a zombie) keeps taking its place: it exits with
-  :data:`~pokupai_lib.exit_codes.ZOMBIE_EXIT_CODE`, saying so, and is not restarted;
+* the group fences this consumer's static membership: within a minute of the process's start
+  that is a real second instance with the same ids (a zombie): it exits with
+  :data:`~pokupai_lib.exit_codes.ZOMBIE_EXIT_CODE`, saying so, and is not restarted; later it
+  is an outage's doing, and the process exits for its keeper to start a fresh one;
+* the loop stuck for ``watchdog_s`` (a librdkafka call outliving its timeout): the watchdog
+  logs the stack and ends the process, and its keeper starts a fresh one;
 * ``kill -9`` or any other crash: the supervisor's keeper starts it again.
 
 Run it with ``python -m pokupai_lib.filter_app``.
@@ -24,9 +26,10 @@ Run it with ``python -m pokupai_lib.filter_app``.
 
 from __future__ import annotations
 
-import contextlib
+import faulthandler
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -79,7 +82,7 @@ class ZombieError(Exception):
 
 
 class ConsumerFenced(Exception):
-    """The group gave this consumer's static membership to another member."""
+    """The group gave this long-running consumer's static membership to another member."""
 
 
 class RecordRefused(Exception):
@@ -110,7 +113,7 @@ class FilterLoop:
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
             "fetch.min.bytes": 1, "queued.min.messages": 20_000}
         self.consumer = Consumer(self._consumer_conf)
-        self._consumer_fenced_at: float | None = None
+        self.started_at = self.progress_at = time.monotonic()
         self._producer_conf = conf | {
             "transactional.id": cfg.filter.transactional_id, "acks": "all",
             "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
@@ -225,6 +228,7 @@ class FilterLoop:
                 delay = backoff.next_delay()
                 log.warning("init_transactions failed (%s); again in %.1f s", exc, delay)
                 self.stop.wait(delay)
+                self.progress_at = time.monotonic()  # waiting out an outage is not a stall
 
     def _rewind_to_committed(self) -> None:
         """Seek every assigned partition to its committed offset (the truth after an abort or
@@ -241,26 +245,17 @@ class FilterLoop:
                 delay = backoff.next_delay()
                 log.warning("committed offsets not read (%s); again in %.1f s", exc, delay)
                 self.stop.wait(delay)
+                self.progress_at = time.monotonic()
 
-    def _rejoin(self, why: str) -> None:
-        """After the group fenced this consumer: once is an outage's doing (a static member
-        that rejoined during it can be fenced with no other instance about, seen after a 65 s
-        outage), so a new consumer and producer take over from the committed offsets; fenced
-        again within two transaction timeouts means another live instance keeps taking our
-        place, and this one steps down (ZombieError)."""
-        now = time.monotonic()
-        window_s = 2 * self.cfg.filter.transaction_timeout_ms / 1000
-        if self._consumer_fenced_at is not None and now - self._consumer_fenced_at < window_s:
-            raise ZombieError(f"the consumer was fenced twice within {window_s:.0f} s: {why}")
-        self._consumer_fenced_at = now
-        self.stats.record_recovery("consumer fenced")
-        log.warning("the consumer was fenced (%s); rejoining with a new consumer and producer",
-                    why)
-        with contextlib.suppress(KafkaException, RuntimeError):
-            self.consumer.close()
-        self.consumer = Consumer(self._consumer_conf)
-        self.consumer.subscribe([self.cfg.topics.shop_raw])
-        self._replace_producer(why)
+    def _fenced(self, why: str) -> None:
+        """The group gave this consumer's static membership to another member. Soon after
+        this process started, that is another live instance (a zombie): step down. Later, an
+        outage can do it with no other instance about (seen after a 65 s outage), and a new
+        consumer inside this process raced with the fenced one (seen), so the process exits
+        for its keeper to start a fresh one."""
+        if time.monotonic() - self.started_at < self.cfg.filter.zombie_window_s:
+            raise ZombieError(f"the consumer was fenced soon after start: {why}")
+        raise ConsumerFenced(why)
 
     def _next_batch(self) -> list[Message]:
         """Records to process; raises ConsumerFenced when the group fenced this instance."""
@@ -270,7 +265,7 @@ class FilterLoop:
             if error is None:
                 batch.append(msg)
             elif error.code() in ZOMBIE_CODES:  # its fatal() flag is not set here
-                raise ConsumerFenced(error.str())
+                self._fenced(error.str())
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", error.str())
         return batch
@@ -315,11 +310,8 @@ class FilterLoop:
         log.info("filter started with %d ban entries", len(self.bans))
         while not self.stop.is_set():
             self._refresh_gauges()  # between batches: positions are all processed records
-            try:
-                batch = self._next_batch()
-            except ConsumerFenced as exc:
-                self._rejoin(str(exc))
-                continue
+            batch = self._next_batch()
+            self.progress_at = time.monotonic()
             if not batch:
                 continue
             try:
@@ -336,6 +328,25 @@ class FilterLoop:
         self.stop.set()
 
 
+class Watchdog(threading.Thread):
+    """Ends the process when the loop has made no progress for ``limit_s`` (a librdkafka call
+    that outlived its own timeout after an outage was seen), so its keeper starts a fresh one;
+    like systemd's WatchdogSec. The log gets the stuck thread's stack first."""
+
+    def __init__(self, loop: FilterLoop, limit_s: float, every_s: float = 5.0) -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.loop, self.limit_s, self.every_s = loop, limit_s, every_s
+
+    def run(self) -> None:
+        while not self.loop.stop.wait(self.every_s):
+            stalled_s = time.monotonic() - self.loop.progress_at
+            if stalled_s > self.limit_s:
+                log.error("the filter loop made no progress for %.0f s; exiting for a restart",
+                          stalled_s)
+                faulthandler.dump_traceback(all_threads=True)
+                os._exit(1)
+
+
 def main() -> None:
     """Entry point of the supervised filter process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -345,8 +356,13 @@ def main() -> None:
     loop = FilterLoop(cfg, stats)
     signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
     signal.signal(signal.SIGINT, lambda *_: loop.stop.set())
+    Watchdog(loop, cfg.filter.watchdog_s).start()
     try:
         loop.run()
+    except ConsumerFenced as exc:
+        log.error("the group fenced this filter's consumer (%s); exiting so that its keeper "
+                  "starts a fresh one", exc)
+        sys.exit(1)
     except ZombieError as exc:
         log.error("another filter with transactional id %r runs and took over (%s); this one "
                   "exits and is not restarted", cfg.filter.transactional_id, exc)

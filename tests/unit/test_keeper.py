@@ -120,3 +120,17 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split()[2] != "Z"
+
+
+def test_the_filters_watchdog_ends_a_stalled_process_with_its_stack_in_the_log() -> None:
+    script = (
+        "import threading, time, types\n"
+        "from pokupai_lib.filter_app import Watchdog\n"
+        "loop = types.SimpleNamespace(stop=threading.Event(), progress_at=time.monotonic())\n"
+        "Watchdog(loop, limit_s=0.3, every_s=0.05).start()\n"  # type: ignore[arg-type]
+        "time.sleep(30)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 1
+    assert "made no progress" in done.stderr
+    assert 'File "<string>", line 5' in done.stderr  # the stalled main thread's stack
