@@ -247,7 +247,7 @@ class FilterConfig(LoopbackService):
     # Fenced this soon after start, another instance with the same ids is live: step down.
     zombie_window_s: float = 60.0
     # Longer than the longest legitimate round (flush 60 s + offsets, commit, abort 30 s each).
-    watchdog_s: float = 240.0
+    watchdog_s: float = 160.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 5.0
 
