@@ -248,6 +248,8 @@ class FilterConfig(LoopbackService):
     zombie_window_s: float = 60.0
     # Longer than the longest legitimate round (flush 60 s + offsets, commit, abort 30 s each).
     watchdog_s: float = 160.0
+    # Records waiting and none fetched for this long: the consumer is stuck, start afresh.
+    stuck_after_s: float = 60.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 5.0
 

@@ -85,6 +85,10 @@ class ConsumerFenced(Exception):
     """The group gave this long-running consumer's static membership to another member."""
 
 
+class ConsumerStuck(ConsumerFenced):
+    """The consumer stopped fetching while records wait; a fresh process fetches again."""
+
+
 class RecordRefused(Exception):
     """The broker refused a record of the batch for good; the batch is redone without it."""
 
@@ -113,7 +117,7 @@ class FilterLoop:
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
             "fetch.min.bytes": 1, "queued.min.messages": 20_000}
         self.consumer = Consumer(self._consumer_conf)
-        self.started_at = self.progress_at = time.monotonic()
+        self.started_at = self.progress_at = self.record_at = time.monotonic()
         self._producer_conf = conf | {
             "transactional.id": cfg.filter.transactional_id, "acks": "all",
             "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
@@ -268,6 +272,8 @@ class FilterLoop:
                 self._fenced(error.str())
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", error.str())
+        if batch:
+            self.record_at = time.monotonic()
         return batch
 
     def _lag(self) -> int | None:
@@ -281,9 +287,9 @@ class FilterLoop:
                      for tp in (self.consumer.committed(unknown, timeout=10) if unknown else [])}
         lag = 0
         for tp in positions:
-            low, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            if high < 0:  # nothing fetched yet: ask the broker once
-                low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            # From the broker, not the fetcher's cache: a consumer that stopped fetching
+            # (seen after broker restarts) has a stale cache that shows no lag.
+            low, high = self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)
             offset = tp.offset if tp.offset >= 0 else committed.get(tp.partition, -1)
             lag += max(0, high - (offset if offset >= 0 else low))
         return lag
@@ -296,9 +302,13 @@ class FilterLoop:
             lag = self._lag()
         except KafkaException as exc:  # e.g. NOT_COORDINATOR while a broker restarts
             log.warning("lag not measured this time (the gauges keep their values): %s", exc)
+            self.record_at = time.monotonic()  # an outage: being stuck is judged after it
             return
         self.stats.ready = lag is not None and self.failure is None
         self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
+        idle_s = time.monotonic() - self.record_at
+        if lag and idle_s > self.cfg.filter.stuck_after_s:
+            raise ConsumerStuck(f"{lag} records waiting and none fetched for {idle_s:.0f} s")
 
     def run(self) -> None:
         """Load the ban list, follow it, and filter until ``stop`` is set."""
@@ -360,8 +370,8 @@ def main() -> None:
     try:
         loop.run()
     except ConsumerFenced as exc:
-        log.error("the group fenced this filter's consumer (%s); exiting so that its keeper "
-                  "starts a fresh one", exc)
+        log.error("the consumer is unusable (%s: %s); exiting so that its keeper starts a "
+                  "fresh one", type(exc).__name__, exc)
         sys.exit(1)
     except ZombieError as exc:
         log.error("another filter with transactional id %r runs and took over (%s); this one "
