@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, Producer
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import Schema
 
@@ -23,7 +23,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
 from pokupai_lib.publisher import publish_files
 from pokupai_lib.registry import registry_client
-from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
+from pokupai_lib.topic_reader import coordinator_moving, end_offsets, latest_by_key, read_range
 
 __all__ = [
     "BAD_LINES",
@@ -86,7 +86,13 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
         except httpx.TransportError:  # restarting: its keeper brings it back
             time.sleep(0.5)
             continue
-        committed = _committed_offsets(admin, cfg)
+        try:
+            committed = _committed_offsets(admin, cfg)
+        except KafkaException as exc:  # the group's coordinator is loading after a restart
+            if not coordinator_moving(exc.args[0]):
+                raise
+            time.sleep(0.5)
+            continue
         if stats["ready"] and all(committed.get(p, -1) >= end for p, end in target.items()
                                   if end > 0):
             return _settled(cfg, stats)

@@ -69,6 +69,16 @@ _LEADERSHIP_MOVING = frozenset({
     KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH})
 
 
+_COORDINATOR_MOVING = frozenset({
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR})
+
+
+def coordinator_moving(error: KafkaError) -> bool:
+    """True while a group's coordinator is moving or loading (after a broker restart)."""
+    return error.code() in _COORDINATOR_MOVING
+
+
 def leadership_moving(error: KafkaError) -> bool:
     """True for the errors of a partition whose leader is changing. By code, because the
     errors librdkafka raises from watermark queries do not carry its retriable flag."""

@@ -1,11 +1,11 @@
-"""Which Kafka errors end_offsets treats as a leadership change worth retrying."""
+"""Which Kafka errors the readers treat as a moving leader or coordinator worth waiting out."""
 
 from __future__ import annotations
 
 import pytest
 from confluent_kafka import KafkaError
 
-from pokupai_lib.topic_reader import leadership_moving
+from pokupai_lib.topic_reader import coordinator_moving, leadership_moving
 
 
 @pytest.mark.parametrize("code", [KafkaError.NOT_LEADER_FOR_PARTITION,
@@ -21,3 +21,14 @@ def test_a_moving_leader_is_retried_even_without_librdkafkas_retriable_flag(code
                                   KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._SSL])
 def test_other_errors_are_raised_at_once(code: int) -> None:
     assert not leadership_moving(KafkaError(code))
+
+
+@pytest.mark.parametrize("code", [KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                                  KafkaError.COORDINATOR_NOT_AVAILABLE,
+                                  KafkaError.NOT_COORDINATOR])
+def test_a_loading_group_coordinator_is_waited_through(code: int) -> None:
+    assert coordinator_moving(KafkaError(code))
+
+
+def test_an_authorization_failure_is_not_a_moving_coordinator() -> None:
+    assert not coordinator_moving(KafkaError(KafkaError.GROUP_AUTHORIZATION_FAILED))
