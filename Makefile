@@ -31,7 +31,7 @@ bootstrap: $(STAMP)  ## tools check, JVM artifacts, certificates (idempotent)
 	$(BIN)/pokupai bootstrap
 
 $(STAMP): pyproject.toml
-	@$(PY) pokupai_lib/preflight.py
+	@$(PY) pokupai_lib/runtime/preflight.py
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 
 from pokupai_lib.config import load_config
-from pokupai_lib.kafka_cluster import start_cluster, stop_cluster
+from pokupai_lib.kafka.cluster import start_cluster, stop_cluster
 from pokupai_lib.lab import bootstrap, lab_supervisor
 
 RESULTS = Path(__file__).with_name("results.md")

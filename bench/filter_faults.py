@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from cluster_startup import machine, write_results
 from confluent_kafka import Producer
 
-from pokupai_lib.catalog import generate_catalog
-from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.fault_scenario import POISON_KINDS, FaultRecords
+from pokupai_lib.ingest.catalog import generate_catalog
+from pokupai_lib.ingest.checks import filter_stats, wait_for_filter
+from pokupai_lib.ingest.fault_scenario import POISON_KINDS, FaultRecords
+from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.lab import lab_supervisor, up_platform
-from pokupai_lib.pipeline import filter_stats, wait_for_filter
-from pokupai_lib.registry import registry_spec
-from pokupai_lib.services import FILTER, start_filter
+from pokupai_lib.runtime.services import FILTER, start_filter
+from pokupai_lib.schema.registry import registry_spec
 
 
 def _backlog(cfg: LabConfig, records: FaultRecords, count: int, poison_share: float,

@@ -20,16 +20,16 @@ from cluster_startup import machine, write_results
 from confluent_kafka.admin import NewTopic
 from fastavro import schemaless_writer
 
-from pokupai_lib.clients import admin_client, jvm_client_properties
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.kafka_cluster import jvm_command
+from pokupai_lib.ingest.checks import filter_stats, prepare_shop_files
+from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
+from pokupai_lib.kafka.cluster import jvm_command
 from pokupai_lib.lab import lab_supervisor, up
-from pokupai_lib.pipeline import filter_stats, prepare_shop_files
-from pokupai_lib.product_schema import parsed_schema
-from pokupai_lib.publisher import publish_files
-from pokupai_lib.registry import registry_client
-from pokupai_lib.schema_registration import product_subject, register_product_schema
-from pokupai_lib.services import FILTER, start_banwords_api, start_filter
+from pokupai_lib.runtime.services import FILTER, start_banwords_api, start_filter
+from pokupai_lib.schema.product import parsed_schema
+from pokupai_lib.schema.registration import product_subject, register_product_schema
+from pokupai_lib.schema.registry import registry_client
 
 PERF_TOPIC = "bench-perf"
 

@@ -21,8 +21,8 @@ from cluster_startup import machine, write_results
 
 from pokupai_lib.config import load_config
 from pokupai_lib.lab import start_alerting, up_platform
-from pokupai_lib.outage import broker_outage
-from pokupai_lib.recommendations import recommendation_latency, wait_until_caught_up
+from pokupai_lib.monitoring.outage import broker_outage
+from pokupai_lib.recommendations.checks import recommendation_latency, wait_until_caught_up
 
 
 def main() -> None:

@@ -27,11 +27,11 @@ import httpx
 import numpy as np
 from cluster_startup import machine, write_results
 
-from pokupai_lib.catalog import generate_products, write_shop_files
+from pokupai_lib.client_api.query import SEARCH_FIELDS
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.ingest.catalog import generate_products, write_shop_files
+from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.lab import up_platform
-from pokupai_lib.publisher import publish_files
-from pokupai_lib.search import SEARCH_FIELDS
 
 TERMS = ("Красота", "часы", "кофемашина", "наушники", "детские игрушки", "смартфон",
          "крем для лица", "кроссовки", "пылесос", "чайник")

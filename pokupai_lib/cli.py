@@ -11,16 +11,16 @@ import httpx
 import typer
 
 from pokupai_lib import lab
-from pokupai_lib.acls import acls_frame, current_acls
-from pokupai_lib.ban_rules import BanKind, BanList
-from pokupai_lib.ban_topic import BanTopic, ban_entry, entries_view, entry_record
-from pokupai_lib.ban_writer import BanWriter
-from pokupai_lib.client_api_client import ClientApiClient
-from pokupai_lib.clients import admin_client
+from pokupai_lib.bans.rules import BanKind, BanList
+from pokupai_lib.bans.topic import BanTopic, ban_entry, entries_view, entry_record
+from pokupai_lib.bans.writer import BanWriter
+from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import ClusterName, load_config
 from pokupai_lib.errors import LabError
-from pokupai_lib.pipeline import prepare_shop_files
-from pokupai_lib.publisher import publish_files
+from pokupai_lib.ingest.checks import prepare_shop_files
+from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.acls import acls_frame, current_acls
+from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.runner import run_notebooks
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,

@@ -8,31 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from pokupai_lib.acls import ensure_acls, grants_for
-from pokupai_lib.artifacts import ensure_connect_plugins, ensure_jmx_agent, ensure_kafka_libs
-from pokupai_lib.certs import CertReport, ensure_certificates
-from pokupai_lib.clients import admin_client
 from pokupai_lib.config import ClusterName, LabConfig
-from pokupai_lib.connect import (
-    CONNECT_SERVICE,
-    apply_connector,
-    connect_spec,
-    connector_config,
-    sink_config_file,
-    start_connect,
-    wait_until_running,
-)
-from pokupai_lib.elastic import (
-    ELASTIC_SERVICE,
-    elastic_spec,
-    ensure_es_dist,
-    ensure_hunspell_ru,
-    start_elastic,
-)
 from pokupai_lib.errors import MissingToolError
-from pokupai_lib.kafka_cluster import node_spec, start_cluster, stop_cluster
-from pokupai_lib.mirror import MIRROR_SERVICE, mirror_spec, start_mirror
-from pokupai_lib.monitoring import (
+from pokupai_lib.kafka.acls import ensure_acls, grants_for
+from pokupai_lib.kafka.clients import admin_client
+from pokupai_lib.kafka.cluster import node_spec, start_cluster, stop_cluster
+from pokupai_lib.kafka.topics import ensure_topics
+from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, mirror_spec, start_mirror
+from pokupai_lib.monitoring.stack import (
     ALERTMANAGER,
     VICTORIA_METRICS,
     VMALERT,
@@ -41,16 +24,14 @@ from pokupai_lib.monitoring import (
     monitoring_specs,
     start_monitoring,
 )
-from pokupai_lib.preflight import find_problems
-from pokupai_lib.registry import (
-    REGISTRY_SERVICE,
-    ensure_registry_dist,
-    registry_client,
-    registry_spec,
-    start_registry,
+from pokupai_lib.runtime.artifacts import (
+    ensure_connect_plugins,
+    ensure_jmx_agent,
+    ensure_kafka_libs,
 )
-from pokupai_lib.schema_registration import product_subject, register_product_schema
-from pokupai_lib.services import (
+from pokupai_lib.runtime.certs import CertReport, ensure_certificates
+from pokupai_lib.runtime.preflight import find_problems
+from pokupai_lib.runtime.services import (
     ALERT_RECEIVER,
     BANWORDS_API,
     CLIENT_API,
@@ -67,20 +48,38 @@ from pokupai_lib.services import (
     start_filter,
     start_recommender,
 )
-from pokupai_lib.state import ensure_state_dir
-from pokupai_lib.supervisor import ServiceSpec, Supervisor
-from pokupai_lib.topics import ensure_topics
+from pokupai_lib.runtime.state import ensure_state_dir
+from pokupai_lib.runtime.supervisor import ServiceSpec, lab_supervisor
+from pokupai_lib.schema.registration import product_subject, register_product_schema
+from pokupai_lib.schema.registry import (
+    REGISTRY_SERVICE,
+    ensure_registry_dist,
+    registry_client,
+    registry_spec,
+    start_registry,
+)
+from pokupai_lib.search.connect import (
+    CONNECT_SERVICE,
+    apply_connector,
+    connect_spec,
+    connector_config,
+    sink_config_file,
+    start_connect,
+    wait_until_running,
+)
+from pokupai_lib.search.elastic import (
+    ELASTIC_SERVICE,
+    elastic_spec,
+    ensure_es_dist,
+    ensure_hunspell_ru,
+    start_elastic,
+)
 
 __all__ = ["all_service_specs", "bootstrap", "down", "lab_supervisor", "start_alerting",
            "start_mirroring", "start_pipeline", "start_recommendations", "start_search",
            "status_frame", "up", "up_platform"]
 
 log = logging.getLogger(__name__)
-
-
-def lab_supervisor(cfg: LabConfig) -> Supervisor:
-    """The supervisor of this checkout's state directory."""
-    return Supervisor(cfg.paths.pids, cfg.paths.logs)
 
 
 def bootstrap(cfg: LabConfig) -> CertReport:

@@ -8,12 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pokupai_lib.catalog import generate_catalog
-from pokupai_lib.client_api_client import ClientApiClient
+from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
-from pokupai_lib.pipeline import republish
-from pokupai_lib.recommendations import recommend_after_search, wait_until_caught_up
+from pokupai_lib.ingest.catalog import generate_catalog
+from pokupai_lib.ingest.checks import republish
+from pokupai_lib.recommendations.checks import recommend_after_search, wait_until_caught_up
 
 __all__ = ["StageProbe", "probe_every_stage", "wait_searchable"]
 

@@ -9,14 +9,14 @@ from collections.abc import Callable, Iterator
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pokupai_lib.acls import ensure_acls, primary_grants
-from pokupai_lib.ban_topic import BanTopic
-from pokupai_lib.catalog import DEFAULT_BANNED_WORDS
-from pokupai_lib.clients import admin_client
+from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.kafka_cluster import start_cluster
+from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS
+from pokupai_lib.kafka.acls import ensure_acls, primary_grants
+from pokupai_lib.kafka.clients import admin_client
+from pokupai_lib.kafka.cluster import start_cluster
+from pokupai_lib.kafka.topics import ensure_topics
 from pokupai_lib.lab import bootstrap, lab_supervisor, up_platform
-from pokupai_lib.topics import ensure_topics
 
 
 @pytest.fixture(scope="session")

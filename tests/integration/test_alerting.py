@@ -7,8 +7,8 @@ import pytest
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import start_alerting
-from pokupai_lib.monitoring import wait_for_targets
-from pokupai_lib.outage import broker_outage, outage_metrics
+from pokupai_lib.monitoring.outage import broker_outage, outage_metrics
+from pokupai_lib.monitoring.stack import wait_for_targets
 from pokupai_lib.stage_checks import probe_every_stage
 
 

@@ -10,16 +10,16 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from pokupai_lib.access import attempt_produce
-from pokupai_lib.clients import client_config
 from pokupai_lib.config import LabConfig
-from pokupai_lib.kafka_cluster import (
+from pokupai_lib.kafka.access import attempt_produce
+from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.cluster import (
     restore_preferred_leaders,
     start_node,
     stop_node,
     wait_for_brokers,
 )
-from pokupai_lib.lab import lab_supervisor
+from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.stage_checks import probe_every_stage
 
 pytestmark = pytest.mark.slow

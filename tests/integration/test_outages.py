@@ -12,16 +12,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pokupai_lib.client_api_client import ClientApiClient
+from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
-from pokupai_lib.fault_scenario import run_fault_scenario
-from pokupai_lib.filter_checks import filter_across, primary_outage
-from pokupai_lib.lab import lab_supervisor
-from pokupai_lib.pipeline import wait_for_filter
-from pokupai_lib.services import FILTER
+from pokupai_lib.ingest.checks import wait_for_filter
+from pokupai_lib.ingest.fault_scenario import run_fault_scenario
+from pokupai_lib.ingest.outage_checks import filter_across, primary_outage
+from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
+from pokupai_lib.runtime.services import FILTER
+from pokupai_lib.runtime.supervisor import Supervisor, lab_supervisor
 from pokupai_lib.stage_checks import probe_every_stage, wait_searchable
-from pokupai_lib.supervisor import Supervisor
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +73,7 @@ def test_a_second_filter_with_the_same_ids_steps_down_and_the_supervised_one_goe
     log_path = platform.paths.logs / "filter-second-instance.log"
     with log_path.open("ab") as log:
         second = subprocess.Popen(
-            [sys.executable, "-m", "pokupai_lib.filter_app"], env=env, cwd=platform.paths.root,
+            [sys.executable, "-m", "pokupai_lib.ingest.app"], env=env, cwd=platform.paths.root,
             stdout=log, stderr=subprocess.STDOUT)
         try:
             assert second.wait(120) == ZOMBIE_EXIT_CODE

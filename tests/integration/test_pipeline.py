@@ -11,23 +11,23 @@ from typing import Any
 
 import pytest
 
-from pokupai_lib.ban_api_client import BanApiClient
-from pokupai_lib.catalog import DEFAULT_BANNED_WORDS, generate_catalog, write_shop_files
+from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.filter_checks import filter_across, kill_filter_worker
-from pokupai_lib.lab import lab_supervisor
-from pokupai_lib.pipeline import (
+from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS, generate_catalog, write_shop_files
+from pokupai_lib.ingest.checks import (
     dead_letters,
     filter_stats,
     prepare_shop_files,
     send_bad_records,
     wait_for_filter,
 )
-from pokupai_lib.publisher import publish_files
-from pokupai_lib.registry import registry_client, registry_spec, start_registry
-from pokupai_lib.schema_registration import product_subject, register_product_schema
-from pokupai_lib.services import banwords_api_spec, start_banwords_api, start_filter
-from pokupai_lib.topic_reader import end_offsets, read_range
+from pokupai_lib.ingest.outage_checks import filter_across, kill_filter_worker
+from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.topic_reader import end_offsets, read_range
+from pokupai_lib.runtime.services import banwords_api_spec, start_banwords_api, start_filter
+from pokupai_lib.runtime.supervisor import lab_supervisor
+from pokupai_lib.schema.registration import product_subject, register_product_schema
+from pokupai_lib.schema.registry import registry_client, registry_spec, start_registry
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,17 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from pokupai_lib.client_api_client import ClientApiClient
-from pokupai_lib.clients import client_config
+from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.recommendations import (
+from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
+from pokupai_lib.recommendations.checks import (
     category_mismatches,
     kill_during_searches,
     recommender_stats,
     wait_for_recommendations,
     wait_until_caught_up,
 )
-from pokupai_lib.topic_reader import end_offsets, latest_by_key, read_range
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,22 @@ import time
 
 import pytest
 
-from pokupai_lib.ban_topic import BanTopic
-from pokupai_lib.catalog import generate_products
-from pokupai_lib.client_api_client import ClientApiClient
+from pokupai_lib.bans.topic import BanTopic
+from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.connect import connector_status
-from pokupai_lib.elastic import elastic_client, index_count
-from pokupai_lib.indexing import sink_dead_letters, wait_for_index
-from pokupai_lib.pipeline import prepare_shop_files, republish, wait_for_filter
-from pokupai_lib.publisher import publish_files
-from pokupai_lib.replication import wait_for_mirror
-from pokupai_lib.search_checks import (
+from pokupai_lib.ingest.catalog import generate_products
+from pokupai_lib.ingest.checks import prepare_shop_files, republish, wait_for_filter
+from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.topic_reader import end_offsets
+from pokupai_lib.mirroring.checks import wait_for_mirror
+from pokupai_lib.search.checks import (
     banned_products_found,
     search_while_elastic_down,
     send_unindexable,
 )
-from pokupai_lib.topic_reader import end_offsets
+from pokupai_lib.search.connect import connector_status
+from pokupai_lib.search.elastic import elastic_client, index_count
+from pokupai_lib.search.indexing import sink_dead_letters, wait_for_index
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from pokupai_lib.access import (
+from pokupai_lib.config import LabConfig
+from pokupai_lib.kafka.access import (
     attempt_metadata,
     attempt_produce,
     attempt_tls_handshake,
     ban_words_round_trip,
     security_refusals,
 )
-from pokupai_lib.acls import current_acls, designed_acls, primary_grants
-from pokupai_lib.certs import cert_files
-from pokupai_lib.clients import client_config, foreign_client_config
-from pokupai_lib.config import LabConfig
+from pokupai_lib.kafka.acls import current_acls, designed_acls, primary_grants
+from pokupai_lib.kafka.clients import admin_client, client_config, foreign_client_config
+from pokupai_lib.runtime.certs import cert_files
 
 
 def test_no_client_certificate_is_refused_at_the_handshake(cfg: LabConfig) -> None:
@@ -63,5 +63,5 @@ def test_authorized_round_trip(cfg: LabConfig) -> None:
 
 
 def test_acls_are_exactly_the_designed_ones(cfg: LabConfig) -> None:
-    assert set(current_acls(__import__("pokupai_lib.clients").clients.admin_client(cfg))) == set(
+    assert set(current_acls(admin_client(cfg))) == set(
         designed_acls(primary_grants(cfg)))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pokupai_lib.ban_rules import (
+from pokupai_lib.bans.rules import (
     BanKind,
     BanList,
     BanMatch,

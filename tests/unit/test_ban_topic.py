@@ -10,12 +10,12 @@ import pytest
 from confluent_kafka import KafkaError
 from kafka_fakes import FakeConsumer, FakeMessage, ScriptItem, eof
 
-from pokupai_lib import ban_topic
-from pokupai_lib.ban_rules import BanList
-from pokupai_lib.ban_topic import BanTopic, apply_ban_record, ban_key, parse_ban_key
-from pokupai_lib.banwords_api import MAX_TERM_LENGTH, check_term
+from pokupai_lib.bans import topic as ban_topic
+from pokupai_lib.bans.app import MAX_TERM_LENGTH, check_term
+from pokupai_lib.bans.rules import BanList
+from pokupai_lib.bans.topic import BanTopic, apply_ban_record, ban_key, parse_ban_key
 from pokupai_lib.config import LabConfig
-from pokupai_lib.topic_reader import ReadProgress
+from pokupai_lib.kafka.topic_reader import ReadProgress
 
 
 def test_word_keys_are_the_normalized_term_and_exact_bans_are_prefixed() -> None:

@@ -6,7 +6,7 @@ import pytest
 from confluent_kafka import KafkaError
 from kafka_fakes import FakeTransactionalProducer
 
-from pokupai_lib.ban_writer import BanWriter, recovery_for
+from pokupai_lib.bans.writer import BanWriter, recovery_for
 from pokupai_lib.errors import BanWriteError
 
 RECORDS = [("бан", '{"term": "бан"}'.encode()), ("sku:A-1", None)]

@@ -10,10 +10,10 @@ from confluent_kafka import KafkaError
 from fastapi.testclient import TestClient
 from kafka_fakes import FakeTransactionalProducer
 
-from pokupai_lib.ban_api_client import VALIDATION_CASES
-from pokupai_lib.ban_topic import BanTopic
-from pokupai_lib.ban_writer import BanWriter
-from pokupai_lib.banwords_api import BanService, create_app
+from pokupai_lib.bans.app import BanService, create_app
+from pokupai_lib.bans.client import VALIDATION_CASES
+from pokupai_lib.bans.topic import BanTopic
+from pokupai_lib.bans.writer import BanWriter
 from pokupai_lib.config import LabConfig
 
 API = "/api/v1/banned-words"

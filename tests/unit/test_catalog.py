@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from fastavro import schemaless_reader, schemaless_writer
 
-from pokupai_lib.catalog import (
+from pokupai_lib.ingest.catalog import (
     DEFAULT_BANNED_WORDS,
     Catalog,
     generate_catalog,
     generate_products,
     write_shop_files,
 )
-from pokupai_lib.product_schema import parsed_schema, validate_product
+from pokupai_lib.schema.product import parsed_schema, validate_product
 
 SIX_CATEGORIES = {"Электроника", "Красота", "Бытовая техника", "Одежда", "Книги", "Дом и сад"}
 

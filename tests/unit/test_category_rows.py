@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from pokupai_lib.category_rows import (
+from pokupai_lib.recommendations.category_rows import (
     CategoryState,
     apply_member_change,
     category_row,

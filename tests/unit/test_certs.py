@@ -9,9 +9,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from pokupai_lib import certs
-from pokupai_lib.certs import cert_files, ensure_certificates, store_password
 from pokupai_lib.config import LabConfig
+from pokupai_lib.runtime import certs
+from pokupai_lib.runtime.certs import cert_files, ensure_certificates, store_password
 
 
 @pytest.fixture

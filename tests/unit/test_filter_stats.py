@@ -4,8 +4,8 @@ import json
 import urllib.error
 import urllib.request
 
-from pokupai_lib.filter_stats import FilterStats
-from pokupai_lib.stats_http import serve_stats
+from pokupai_lib.ingest.stats import FilterStats
+from pokupai_lib.runtime.stats_http import serve_stats
 
 
 def test_snapshot_counts_and_percentiles() -> None:

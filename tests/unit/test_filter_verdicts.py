@@ -10,9 +10,9 @@ import orjson
 import pytest
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from pokupai_lib.ban_rules import BanList
-from pokupai_lib.catalog import generate_catalog
-from pokupai_lib.filter_verdicts import (
+from pokupai_lib.bans.rules import BanList
+from pokupai_lib.ingest.catalog import generate_catalog
+from pokupai_lib.ingest.verdicts import (
     DeadLetter,
     Judge,
     RegistryUnavailable,

@@ -16,10 +16,10 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.filter_stats import FilterStats
-from pokupai_lib.kafka_cluster import CONNECT_METRICS_RULES
-from pokupai_lib.monitoring import scrape_config
-from pokupai_lib.recommender_stats import RecommenderStats
+from pokupai_lib.ingest.stats import FilterStats
+from pokupai_lib.kafka.cluster import CONNECT_METRICS_RULES
+from pokupai_lib.monitoring.stack import scrape_config
+from pokupai_lib.recommendations.stats import RecommenderStats
 
 INFRA = LabConfig().paths.infra
 DASHBOARD = INFRA / "grafana" / "pokupai-platform.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaError, KafkaException
 
-from pokupai_lib.kafka_faults import Backoff, is_fenced, is_record_fault, kafka_error
+from pokupai_lib.kafka.faults import Backoff, is_fenced, is_record_fault, kafka_error
 
 
 def test_record_faults_are_the_brokers_refusals_of_one_record() -> None:

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
-from pokupai_lib.keeper import RestartBudget, exit_reason, should_restart
-from pokupai_lib.keeper_state import read_keeper_state
-from pokupai_lib.supervisor import RestartPolicy, ServiceSpec, Supervisor
+from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
+from pokupai_lib.runtime.keeper import RestartBudget, exit_reason, should_restart
+from pokupai_lib.runtime.keeper_state import read_keeper_state
+from pokupai_lib.runtime.supervisor import RestartPolicy, ServiceSpec, Supervisor
 
 
 def test_restarts_on_failure_only() -> None:
@@ -38,7 +38,7 @@ def test_backoff_doubles_up_to_the_cap_and_the_budget_runs_out_within_the_window
 
 def _run_keeper(tmp_path: Path, script: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pokupai_lib.keeper", "--state", str(tmp_path / "k.json"),
+        [sys.executable, "-m", "pokupai_lib.runtime.keeper", "--state", str(tmp_path / "k.json"),
          "--backoff-s", "0.01", *extra, "--", sys.executable, "-c", script],
         capture_output=True, text=True, timeout=30, check=False)
 
@@ -125,7 +125,7 @@ def _alive(pid: int) -> bool:
 def test_the_filters_watchdog_ends_a_stalled_process_with_its_stack_in_the_log() -> None:
     script = (
         "import threading, time, types\n"
-        "from pokupai_lib.filter_app import Watchdog\n"
+        "from pokupai_lib.ingest.app import Watchdog\n"
         "loop = types.SimpleNamespace(stop=threading.Event(), progress_at=time.monotonic())\n"
         "Watchdog(loop, limit_s=0.3, every_s=0.05).start()\n"  # type: ignore[arg-type]
         "time.sleep(30)\n")

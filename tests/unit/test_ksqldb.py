@@ -9,7 +9,7 @@ import pytest
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
-from pokupai_lib.ksqldb import (
+from pokupai_lib.recommendations.ksqldb import (
     apply_statements,
     ksqldb_client,
     load_statements,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.connect import connector_config, sink_config_file, worker_properties
 from pokupai_lib.errors import ConnectorError
-from pokupai_lib.mirror import mirror_properties
+from pokupai_lib.mirroring.mirror_maker import mirror_properties
+from pokupai_lib.search.connect import connector_config, sink_config_file, worker_properties
 
 
 def test_mirror_maker_copies_the_two_topics_one_way_with_rf3_and_mtls(tmp_cfg: LabConfig

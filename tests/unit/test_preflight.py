@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pokupai_lib import preflight
+from pokupai_lib.runtime import preflight
 
 
 @pytest.mark.parametrize(("output", "major"), [

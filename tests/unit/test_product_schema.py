@@ -12,8 +12,8 @@ import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
-from pokupai_lib.catalog import example_product
-from pokupai_lib.product_schema import (
+from pokupai_lib.ingest.catalog import example_product
+from pokupai_lib.schema.product import (
     DEFAULT_SCHEMA_PATH,
     parsed_schema,
     schema_text,

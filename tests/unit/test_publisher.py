@@ -13,8 +13,8 @@ from confluent_kafka import KafkaError, Producer
 from typer.testing import CliRunner
 
 from pokupai_lib import cli
-from pokupai_lib.catalog import generate_products
-from pokupai_lib.publisher import (
+from pokupai_lib.ingest.catalog import generate_products
+from pokupai_lib.ingest.publisher import (
     DeliveryLedger,
     PublishProblem,
     PublishResult,

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pokupai_lib.recommendation_checks import LiveProducts, category_problems, live_products
+from pokupai_lib.recommendations.row_checks import LiveProducts, category_problems, live_products
 
 SHOWN = 2
 

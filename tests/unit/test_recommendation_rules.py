@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pokupai_lib.recommendation_rules import (
+from pokupai_lib.recommendations.rules import (
     MAX_NAME_CHARS,
     MAX_SEARCH_CHARS,
     MAX_TAGS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from pokupai_lib.recommender_dead_letters import (
+from pokupai_lib.recommendations.dead_letters import (
     VALUE_TOO_LARGE,
     RecordSource,
     input_dead_letter,

@@ -10,8 +10,8 @@ from quixstreams.checkpointing.exceptions import CheckpointProducerTimeout
 from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaConsumerException
 
-from pokupai_lib.exit_codes import ZOMBIE_EXIT_CODE
-from pokupai_lib.recommender_recovery import AppRunner, Backoff, Fault, classify, kafka_errors
+from pokupai_lib.recommendations.recovery import AppRunner, Backoff, Fault, classify, kafka_errors
+from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 
 TXN_TIMEOUT_S = 60.0
 FENCED = KafkaError(KafkaError._FENCED, "fenced", fatal=True)

@@ -18,8 +18,8 @@ from quixstreams.models import Row, Topic
 from quixstreams.models.topics import TopicConfig, TopicManager
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.recommender_app import Recommender
-from pokupai_lib.recommender_stats import RecommenderStats
+from pokupai_lib.recommendations.app import Recommender
+from pokupai_lib.recommendations.stats import RecommenderStats
 
 PRODUCTS = "primary.shop-clear"
 SEARCHES = "primary.client-searches"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pokupai_lib.rest_validation import BIDI_CONTROLS, bounded_text, forbidden_character
+from pokupai_lib.runtime.rest_validation import BIDI_CONTROLS, bounded_text, forbidden_character
 
 BIDI = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from pokupai_lib.client_api import SearchRequest
-from pokupai_lib.client_api_client import latency_summary
-from pokupai_lib.search import hits_from_response, search_body
-from pokupai_lib.search_events import SearchEvent, parse_search_event
+from pokupai_lib.client_api.app import SearchRequest
+from pokupai_lib.client_api.client import latency_summary
+from pokupai_lib.client_api.events import SearchEvent, parse_search_event
+from pokupai_lib.client_api.query import hits_from_response, search_body
 
 
 @pytest.mark.parametrize("text", ['часы", "script": "x', '{"match_all": {}}', "*", "a OR b"])

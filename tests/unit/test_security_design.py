@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.admin import AclOperation
 
-from pokupai_lib.acls import designed_acls, grants_for, primary_grants, secondary_grants
 from pokupai_lib.config import ClusterName, LabConfig
-from pokupai_lib.kafka_cluster import node_properties
+from pokupai_lib.kafka.acls import designed_acls, grants_for, primary_grants, secondary_grants
+from pokupai_lib.kafka.cluster import node_properties
 
 
 def test_every_listener_is_mutual_tls_and_acls_are_enforced(tmp_cfg: LabConfig) -> None:

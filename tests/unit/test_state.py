@@ -4,7 +4,7 @@ import pytest
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import StateDirError
-from pokupai_lib.state import ensure_state_dir
+from pokupai_lib.runtime.state import ensure_state_dir
 
 
 def test_a_new_state_dir_is_created_and_accepted_again(tmp_cfg: LabConfig) -> None:

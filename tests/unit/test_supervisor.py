@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from pokupai_lib.errors import PortBusyError, ServiceNotReadyError
-from pokupai_lib.supervisor import ProbeResult, ServiceSpec, Supervisor, tcp_probe
+from pokupai_lib.runtime.supervisor import ProbeResult, ServiceSpec, Supervisor, tcp_probe
 
 
 @pytest.fixture

@@ -1,0 +1,97 @@
+"""Client searches recorded in ``client-searches`` (key id_client, JSON value), as ``client-api``.
+
+Sending is asynchronous so a search never waits for Kafka; a background thread serves delivery
+reports, and every failure is counted and logged with its reason (nothing is dropped silently).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from confluent_kafka import KafkaError, Message, Producer
+
+from pokupai_lib.config import LabConfig
+from pokupai_lib.kafka.clients import client_config
+
+__all__ = ["SearchEvent", "SearchRecorder", "parse_search_event"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchEvent:
+    """One search as the design's contract writes it."""
+
+    id_client: str
+    word_search: str
+    searched_at: str
+
+    @classmethod
+    def now(cls, id_client: str, word_search: str) -> SearchEvent:
+        return cls(id_client, word_search,
+                   datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"id_client": self.id_client, "word_search": self.word_search,
+                             "searched_at": self.searched_at})
+
+
+def parse_search_event(value: bytes) -> SearchEvent:
+    """A search event from its JSON; raises ValueError naming what is missing."""
+    data: dict[str, Any] = orjson.loads(value)
+    missing = [k for k in ("id_client", "word_search", "searched_at") if k not in data]
+    if missing:
+        raise ValueError(f"search event lacks {', '.join(missing)}")
+    return SearchEvent(str(data["id_client"]), str(data["word_search"]), str(data["searched_at"]))
+
+
+class SearchRecorder:
+    """An idempotent acks=all producer of search events with counted delivery outcomes."""
+
+    def __init__(self, cfg: LabConfig) -> None:
+        self.topic = cfg.topics.client_searches
+        # A search never waits for its event, so events can gather for 100 ms: far fewer,
+        # larger produce requests for the brokers under load.
+        self.producer = Producer(client_config(cfg, "primary", "client-api", **{
+            "acks": "all", "enable.idempotence": True, "linger.ms": 100,
+            "compression.type": "lz4"}))
+        self.delivered = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="search-events", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def record(self, event: SearchEvent) -> None:
+        """Queue ``event``; raises BufferError only if the local queue is full."""
+        self.producer.produce(self.topic, key=event.id_client.encode(), value=event.to_json(),
+                              on_delivery=self._on_delivery)
+
+    def _on_delivery(self, error: KafkaError | None, msg: Message) -> None:
+        if error is None:
+            self.delivered += 1
+            return
+        self.failed += 1
+        self.last_error = error.str()
+        log.error("search event for %s not recorded: %s", msg.key(), error.str())
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            self.producer.poll(0.2)
+
+    def close(self, timeout_s: float = 10.0) -> int:
+        """Stop serving and flush; return how many events were still undelivered."""
+        self._stop.set()
+        self._thread.join(timeout=timeout_s)
+        return int(self.producer.flush(timeout_s))
+
+    def stats(self) -> dict[str, Any]:
+        return {"delivered": self.delivered, "failed": self.failed,
+                "queued": len(self.producer), "last_error": self.last_error}

@@ -1,0 +1,387 @@
+"""The ban filter: ``shop-raw`` (Avro) → ``shop-clear`` (JSON), exactly once, as ``filter``.
+
+Each batch is one Kafka transaction holding the allowed products, the tombstones of banned
+ones, the dead letters and the consumed offsets: a ``kill -9`` at any moment leaves either the
+whole batch or none of it, and the restarted filter (same transactional id, which fences the
+old one) resumes from the last committed offsets.
+
+Faults, and what the filter does (see :mod:`pokupai_lib.ingest.verdicts` for the verdicts):
+
+* a record it cannot handle, for a reason in the record: a dead letter in ``shop-dlq`` with
+  the reason and source, in the same transaction; the filter goes on;
+* a fault outside the record (registry down, brokers or coordinators moving, a transaction
+  that fails, times out or is fenced after an outage): the batch is aborted, the consumer goes
+  back to the committed offsets, and the batch is redone after a growing backoff; a fenced
+  producer is replaced by a new one under the same transactional id;
+* the group fences this consumer's static membership: within a minute of the process's start
+  that is a real second instance with the same ids (a zombie): it exits with
+  :data:`~pokupai_lib.runtime.exit_codes.ZOMBIE_EXIT_CODE`, saying so, and is not restarted;
+  later it
+  is an outage's doing, and the process exits for its keeper to start a fresh one;
+* the loop stuck for ``watchdog_s`` (a librdkafka call outliving its timeout): the watchdog
+  logs the stack and ends the process, and its keeper starts a fresh one;
+* ``kill -9`` or any other crash: the supervisor's keeper starts it again.
+
+Run it with ``python -m pokupai_lib.ingest.app``.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import functools
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+
+from pokupai_lib.bans.rules import BanList
+from pokupai_lib.bans.topic import BanTopic
+from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.ingest.stats import FilterStats
+from pokupai_lib.ingest.verdicts import (
+    DeadLetter,
+    Judge,
+    RegistryUnavailable,
+    SubjectSchemas,
+    Verdict,
+    dead_letter_record,
+)
+from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.faults import (
+    ZOMBIE_CODES,
+    Backoff,
+    is_fenced,
+    is_record_fault,
+    kafka_error,
+)
+from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
+from pokupai_lib.runtime.stats_http import serve_stats
+from pokupai_lib.schema.registration import product_subject
+from pokupai_lib.schema.registry import registry_client
+
+__all__ = ["FilterLoop", "ZombieError", "main"]
+
+log = logging.getLogger("pokupai_lib.filter")
+
+
+class ZombieError(Exception):
+    """Another filter with the same transactional id and instance id took over."""
+
+
+class ConsumerFenced(Exception):
+    """The group gave this long-running consumer's static membership to another member."""
+
+
+class ConsumerStuck(ConsumerFenced):
+    """The consumer stopped fetching while records wait; a fresh process fetches again."""
+
+
+class RecordRefused(Exception):
+    """The broker refused a record of the batch for good; the batch is redone without it."""
+
+
+class FilterLoop:
+    """Consume, judge, produce and commit in transactions until asked to stop."""
+
+    def __init__(self, cfg: LabConfig, stats: FilterStats) -> None:
+        self.cfg = cfg
+        self.stats = stats
+        self.stop = threading.Event()
+        self.bans = BanList()
+        self.failure: str | None = None
+        self._gauges_at = 0.0
+        self._refused: dict[tuple[int, int], DeadLetter] = {}
+        self._backoff = Backoff(cfg.filter.backoff_first_s, cfg.filter.backoff_max_s)
+        registry = registry_client(cfg)
+        self.judge = Judge(AvroDeserializer(registry), self.bans, cfg.filter.max_record_bytes,
+                           SubjectSchemas(registry, product_subject(cfg)))
+        conf = client_config(cfg, "primary", "filter")
+        self._consumer_conf = conf | {
+            "group.id": cfg.filter.group_id, "enable.auto.commit": False,
+            # Static membership: a restarted filter takes its predecessor's place at once
+            # instead of waiting for the dead member's session to time out.
+            "group.instance.id": cfg.filter.transactional_id, "session.timeout.ms": 10_000,
+            "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+            "fetch.min.bytes": 1, "queued.min.messages": 20_000}
+        self.consumer = Consumer(self._consumer_conf)
+        self.started_at = self.progress_at = self.record_at = time.monotonic()
+        self._producer_conf = conf | {
+            "transactional.id": cfg.filter.transactional_id, "acks": "all",
+            "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
+            "batch.size": 1_000_000, "queue.buffering.max.messages": 200_000,
+            "transaction.timeout.ms": cfg.filter.transaction_timeout_ms}
+        self.producer = Producer(self._producer_conf)
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def _emit(self, msg: Message, verdict: Verdict) -> None:
+        topics = self.cfg.topics
+        refused = self._refused.pop((msg.partition() or 0, msg.offset() or 0), None)
+        if refused is not None:
+            verdict = Verdict(dead_letter=refused)
+        if verdict.dead_letter is not None:
+            value, headers = dead_letter_record(msg, verdict.dead_letter,
+                                                self.cfg.filter.max_record_bytes // 2)
+            self._produce(topics.shop_dlq, value, msg.key(), headers=headers)
+            self.stats.record_dead_letter(verdict.dead_letter.error_type)
+        elif verdict.banned_rule is not None:
+            # A tombstone, so copies downstream drop a product that passed before.
+            self._produce(topics.shop_clear, None, msg.key())
+            self.stats.record_banned(verdict.banned_rule, verdict.banned_term or "")
+        else:
+            self._produce(topics.shop_clear, verdict.value, msg.key(),
+                          on_delivery=functools.partial(self._delivered, msg))
+
+    def _produce(self, topic: str, value: bytes | None, key: bytes | None, **kwargs: object
+                 ) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value, key, **kwargs)
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.producer.poll(0.1)
+
+    def _delivered(self, source: Message, error: KafkaError | None, _msg: Message) -> None:
+        if error is not None and is_record_fault(error):
+            self._refused[(source.partition() or 0, source.offset() or 0)] = DeadLetter(
+                "refused-by-broker", f"{error.name()}: {error.str()}")
+
+    def _process(self, batch: list[Message]) -> None:
+        """One transaction: every record of ``batch`` plus the consumer's offsets."""
+        self.producer.begin_transaction()
+        filtered_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        verdicts = [self.judge(msg, filtered_at) for msg in batch]
+        for msg, verdict in zip(batch, verdicts, strict=True):
+            self._emit(msg, verdict)
+        self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
+        if self._refused:
+            raise RecordRefused(f"{len(self._refused)} record(s) refused by the broker")
+        # Bounded: without a timeout both calls wait forever for a coordinator that an outage
+        # took away (seen: a filter hung for minutes after the cluster came back).
+        call_timeout_s = self.cfg.filter.transaction_call_timeout_s
+        self.producer.send_offsets_to_transaction(
+            self.consumer.position(self.consumer.assignment()),
+            self.consumer.consumer_group_metadata(), call_timeout_s)
+        self.producer.commit_transaction(call_timeout_s)
+        self.stats.record_processed(len(batch))
+        self.stats.record_passed(sum(v.passed for v in verdicts))
+        now = time.time()
+        for msg in batch:
+            self.stats.record_latency(max(0.0, now - msg.timestamp()[1] / 1000))
+
+    # -- recovery ---------------------------------------------------------------------------
+
+    def _recover(self, exc: Exception) -> None:
+        """Abort the failed batch (or replace a fenced producer), go back to the committed
+        offsets and wait a growing delay before the batch is redone."""
+        error = kafka_error(exc)
+        fault = ("record refused" if isinstance(exc, RecordRefused)
+                 else "registry" if isinstance(exc, RegistryUnavailable)
+                 else error.name() if error is not None else type(exc).__name__)
+        self.stats.record_recovery(fault)
+        delay = 0.0 if isinstance(exc, RecordRefused) else self._backoff.next_delay()
+        log.warning("batch not committed (%s: %s); it is redone after %.1f s", fault, exc, delay)
+        if is_fenced(error) or not self._abort():
+            self._replace_producer(str(exc))
+        self._rewind_to_committed()
+        self.stop.wait(delay)
+
+    def _abort(self) -> bool:
+        try:
+            self.producer.abort_transaction(self.cfg.filter.transaction_call_timeout_s)
+            return True
+        except KafkaException as exc:
+            error = kafka_error(exc)
+            if error is not None and error.code() == KafkaError._STATE:
+                return True  # no transaction was open (begin_transaction itself failed)
+            log.warning("abort failed (%s); replacing the producer", exc)
+            return False
+
+    def _replace_producer(self, why: str) -> None:
+        """A new producer under the same transactional id: init_transactions aborts what the
+        old one left open and bumps the epoch. A fencing alone does not tell an outage from a
+        second instance; the group does: a second instance takes over this one's static
+        membership, and the next poll raises ZombieError."""
+        log.warning("replacing the transactional producer (%s)", why)
+        self.producer = Producer(self._producer_conf)
+        self._init_transactions()
+
+    def _init_transactions(self) -> None:
+        """init_transactions, retried with backoff while the cluster cannot answer."""
+        backoff = Backoff(self.cfg.filter.backoff_first_s, self.cfg.filter.backoff_max_s)
+        while not self.stop.is_set():
+            try:
+                self.producer.init_transactions(60)
+                return
+            except KafkaException as exc:
+                if is_fenced(kafka_error(exc)):
+                    self.producer = Producer(self._producer_conf)
+                delay = backoff.next_delay()
+                log.warning("init_transactions failed (%s); again in %.1f s", exc, delay)
+                self.stop.wait(delay)
+                self.progress_at = time.monotonic()  # waiting out an outage is not a stall
+
+    def _rewind_to_committed(self) -> None:
+        """Seek every assigned partition to its committed offset (the truth after an abort or
+        a fencing, whatever this process had read), retrying while the coordinator moves."""
+        backoff = Backoff(self.cfg.filter.backoff_first_s, self.cfg.filter.backoff_max_s)
+        while not self.stop.is_set():
+            try:
+                assignment = self.consumer.assignment()
+                for tp in self.consumer.committed(assignment, timeout=10) if assignment else []:
+                    offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+                    self.consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+                return
+            except KafkaException as exc:
+                delay = backoff.next_delay()
+                log.warning("committed offsets not read (%s); again in %.1f s", exc, delay)
+                self.stop.wait(delay)
+                self.progress_at = time.monotonic()
+
+    def _fenced(self, why: str) -> None:
+        """The group gave this consumer's static membership to another member. Soon after
+        this process started, that is another live instance (a zombie): step down. Later, an
+        outage can do it with no other instance about (seen after a 65 s outage), and a new
+        consumer inside this process raced with the fenced one (seen), so the process exits
+        for its keeper to start a fresh one."""
+        if time.monotonic() - self.started_at < self.cfg.filter.zombie_window_s:
+            raise ZombieError(f"the consumer was fenced soon after start: {why}")
+        raise ConsumerFenced(why)
+
+    def _next_batch(self) -> list[Message]:
+        """Records to process; raises ConsumerFenced when the group fenced this instance."""
+        batch = []
+        for msg in self.consumer.consume(self.cfg.filter.batch_size, 0.2):
+            error = msg.error()
+            if error is None:
+                batch.append(msg)
+            elif error.code() in ZOMBIE_CODES:  # its fatal() flag is not set here
+                self._fenced(error.str())
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer: %s", error.str())
+        if batch:
+            self.record_at = time.monotonic()
+        return batch
+
+    def _lag(self) -> int | None:
+        """Records not yet processed, or None while the consumer has no partitions."""
+        assignment = self.consumer.assignment()
+        if not assignment:
+            return None
+        positions = self.consumer.position(assignment)
+        unknown = [tp for tp in positions if tp.offset < 0]
+        committed = {tp.partition: tp.offset
+                     for tp in (self.consumer.committed(unknown, timeout=10) if unknown else [])}
+        lag = 0
+        for tp in positions:
+            # From the broker, not the fetcher's cache: a consumer that stopped fetching
+            # (seen after broker restarts) has a stale cache that shows no lag.
+            low, high = self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            offset = tp.offset if tp.offset >= 0 else committed.get(tp.partition, -1)
+            lag += max(0, high - (offset if offset >= 0 else low))
+        return lag
+
+    def _refresh_gauges(self) -> None:
+        if time.monotonic() - self._gauges_at < 1.0:
+            return
+        self._gauges_at = time.monotonic()
+        try:
+            lag = self._lag()
+        except KafkaException as exc:  # e.g. NOT_COORDINATOR while a broker restarts
+            log.warning("lag not measured this time (the gauges keep their values): %s", exc)
+            self.record_at = time.monotonic()  # an outage: being stuck is judged after it
+            return
+        self.stats.ready = lag is not None and self.failure is None
+        self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
+        idle_s = time.monotonic() - self.record_at
+        if lag and idle_s > self.cfg.filter.stuck_after_s:
+            raise ConsumerStuck(f"{lag} records waiting and none fetched for {idle_s:.0f} s")
+
+    def run(self) -> None:
+        """Load the ban list, follow it, and filter until ``stop`` is set."""
+        BanTopic(self.cfg, principal="filter").load_and_follow(
+            self.bans, self.stop, on_error=lambda p: log.warning("ban-words: %s", p),
+            on_death=self._follower_died)
+        self.consumer.subscribe([self.cfg.topics.shop_raw])
+        self._init_transactions()
+        log.info("filter started with %d ban entries", len(self.bans))
+        while not self.stop.is_set():
+            self._refresh_gauges()  # between batches: positions are all processed records
+            batch = self._next_batch()
+            self.progress_at = time.monotonic()
+            if not batch:
+                continue
+            try:
+                self._process(batch)
+            except (KafkaException, RegistryUnavailable, RecordRefused) as exc:
+                self._recover(exc)
+                continue
+            self._backoff.reset()
+        self.consumer.close()
+
+    def _follower_died(self, exc: BaseException) -> None:
+        self.failure = f"the ban-words follower died: {exc}"
+        self.stats.ready = False
+        self.stop.set()
+
+
+class Watchdog(threading.Thread):
+    """Ends the process when the loop has made no progress for ``limit_s`` (a librdkafka call
+    that outlived its own timeout after an outage was seen), so its keeper starts a fresh one;
+    like systemd's WatchdogSec. The log gets the stuck thread's stack first."""
+
+    def __init__(self, loop: FilterLoop, limit_s: float, every_s: float = 5.0) -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.loop, self.limit_s, self.every_s = loop, limit_s, every_s
+
+    def run(self) -> None:
+        while not self.loop.stop.wait(self.every_s):
+            stalled_s = time.monotonic() - self.loop.progress_at
+            if stalled_s > self.limit_s:
+                log.error("the filter loop made no progress for %.0f s; exiting for a restart",
+                          stalled_s)
+                faulthandler.dump_traceback(all_threads=True)
+                os._exit(1)
+
+
+def main() -> None:
+    """Entry point of the supervised filter process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = load_config()
+    stats = FilterStats()
+    serve_stats(stats, cfg.filter.host, cfg.filter.port, name="filter-stats")
+    loop = FilterLoop(cfg, stats)
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: loop.stop.set())
+    Watchdog(loop, cfg.filter.watchdog_s).start()
+    try:
+        loop.run()
+    except ConsumerFenced as exc:
+        log.error("the consumer is unusable (%s: %s); exiting so that its keeper starts a "
+                  "fresh one", type(exc).__name__, exc)
+        sys.exit(1)
+    except ZombieError as exc:
+        log.error("another filter with transactional id %r runs and took over (%s); this one "
+                  "exits and is not restarted", cfg.filter.transactional_id, exc)
+        sys.exit(ZOMBIE_EXIT_CODE)
+    if loop.failure is not None:
+        log.error("%s; exiting so the supervisor restarts the filter", loop.failure)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

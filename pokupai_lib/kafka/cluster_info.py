@@ -1,0 +1,62 @@
+"""What a running cluster looks like: its id, brokers and KRaft controller quorum."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.errors import ClusterError
+from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
+from pokupai_lib.kafka.cluster import jvm_command
+
+__all__ = ["ClusterSummary", "describe_cluster", "quorum_replication", "quorum_status"]
+
+_QUORUM_TOOL = "org.apache.kafka.tools.MetadataQuorumCommand"
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """The cluster id and the brokers its metadata lists."""
+
+    cluster_id: str
+    brokers: pd.DataFrame
+
+
+def describe_cluster(cfg: LabConfig, cluster: ClusterName = "primary") -> ClusterSummary:
+    """Cluster id and one row per broker (id, host, port), through the Admin API as ``admin``."""
+    admin = admin_client(cfg, cluster)  # keep a reference: the future dies with its client
+    described = admin.describe_cluster(request_timeout=15).result()
+    brokers = pd.DataFrame(
+        sorted((n.id, n.host, n.port) for n in described.nodes),
+        columns=["broker_id", "host", "port"])
+    return ClusterSummary(described.cluster_id, brokers)
+
+
+def _quorum_tool(cfg: LabConfig, cluster: ClusterName, args: list[str]) -> str:
+    command = jvm_command(cfg, _QUORUM_TOOL, [
+        "--bootstrap-server", cfg.cluster(cluster).bootstrap_servers,
+        "--command-config", str(jvm_client_properties(cfg, "admin")), *args])
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise ClusterError(f"kafka-metadata-quorum {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def quorum_status(cfg: LabConfig, cluster: ClusterName = "primary") -> dict[str, str]:
+    """``kafka-metadata-quorum describe --status`` as a dict (LeaderId, CurrentVoters, …)."""
+    out = _quorum_tool(cfg, cluster, ["describe", "--status"])
+    pairs = (line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def quorum_replication(cfg: LabConfig, cluster: ClusterName = "primary") -> pd.DataFrame:
+    """``kafka-metadata-quorum describe --replication``: one row per voter with its lag."""
+    out = _quorum_tool(cfg, cluster, ["describe", "--replication"])
+    frame = pd.read_csv(io.StringIO(out), sep="\t").rename(columns=str.strip)
+    frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
+    frame["Status"] = frame["Status"].str.strip()
+    return frame[["NodeId", "Status", "LogEndOffset", "Lag"]]

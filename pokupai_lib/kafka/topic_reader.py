@@ -1,0 +1,162 @@
+"""Reading topics back for checks and tables: end offsets, ranges, latest value per key."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.kafka.clients import client_config
+
+__all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
+           "leadership_moving", "read_range"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record as read back."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+    timestamp_ms: int
+
+
+@dataclass
+class ReadProgress:
+    """Which partitions a reader still has to read to reach the end offsets taken at its start.
+
+    With transactions the last offsets of a partition can be commit or abort markers, or the
+    records of an aborted transaction, that a read_committed reader never receives: a partition
+    is done when a record reaches its end offset or when the end-of-partition event comes,
+    never by waiting for a record at ``end - 1``.
+    """
+
+    ends: dict[int, int]
+    pending: set[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pending = {p for p, end in self.ends.items() if end > 0}
+
+    def saw(self, partition: int, offset: int) -> None:
+        """A record at ``offset`` of ``partition`` was read."""
+        if offset + 1 >= self.ends.get(partition, 0):
+            self.pending.discard(partition)
+
+    def reached_eof(self, partition: int) -> None:
+        """The end-of-partition event came: nothing committed is left to read there."""
+        self.pending.discard(partition)
+
+    @property
+    def done(self) -> bool:
+        """Every partition is read to its end."""
+        return not self.pending
+
+
+def _consumer(cfg: LabConfig, cluster: ClusterName, principal: str) -> Consumer:
+    return Consumer(client_config(cfg, cluster, principal, **{
+        "group.id": f"{principal}.reader", "enable.auto.commit": False,
+        "isolation.level": "read_committed", "enable.partition.eof": True}))
+
+
+_LEADERSHIP_MOVING = frozenset({
+    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH})
+
+
+_COORDINATOR_MOVING = frozenset({
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR})
+
+
+def coordinator_moving(error: KafkaError) -> bool:
+    """True while a group's coordinator is moving or loading (after a broker restart)."""
+    return error.code() in _COORDINATOR_MOVING
+
+
+def leadership_moving(error: KafkaError) -> bool:
+    """True for the errors of a partition whose leader is changing. By code, because the
+    errors librdkafka raises from watermark queries do not carry its retriable flag."""
+    return error.code() in _LEADERSHIP_MOVING
+
+
+def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
+                principal: str = "admin", attempts: int = 8) -> dict[int, int]:
+    """The next offset of every partition of ``topic`` (read_committed: the stable end).
+    NOT_LEADER while leadership moves is retried with a new consumer: librdkafka neither
+    retries this call nor refreshes the stale leader it asked."""
+    for attempt in range(attempts):
+        consumer = _consumer(cfg, cluster, principal)
+        try:
+            meta = consumer.list_topics(topic, timeout=15).topics[topic]
+            return {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p),
+                                                          timeout=15)[1])
+                    for p in meta.partitions}
+        except KafkaException as exc:
+            if attempt == attempts - 1 or not leadership_moving(exc.args[0]):
+                raise
+        finally:
+            consumer.close()
+        time.sleep(min(0.5 * 2 ** attempt, 4.0))
+    raise AssertionError("unreachable")
+
+
+def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
+               cluster: ClusterName = "primary", principal: str = "admin",
+               timeout_s: float = 60.0) -> list[Record]:
+    """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
+    ends = end_offsets(cfg, topic, cluster, principal)
+    begin = {p: (start or {}).get(p, 0) for p in ends}
+    progress = ReadProgress({p: end for p, end in ends.items() if begin[p] < end})
+    consumer = _consumer(cfg, cluster, principal)
+    records: list[Record] = []
+    try:
+        consumer.assign([TopicPartition(topic, p, begin[p]) for p in ends])
+        deadline = time.monotonic() + timeout_s
+        while not progress.done and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            partition = msg.partition() or 0
+            if is_partition_eof(msg):
+                progress.reached_eof(partition)
+                continue
+            offset = msg.offset() or 0
+            if offset < ends[partition]:
+                records.append(Record(partition, offset, msg.key(), msg.value(),
+                                      _headers(msg.headers()), msg.timestamp()[1]))
+            progress.saw(partition, offset)
+    finally:
+        consumer.close()
+    if not progress.done:
+        raise TimeoutError(f"{topic}: partitions {sorted(progress.pending)} not read to their end")
+    return records
+
+
+def is_partition_eof(msg: Message) -> bool:
+    """True for the end-of-partition event; raise any other error the message carries."""
+    error = msg.error()
+    if error is None:
+        return False
+    if error.code() == KafkaError._PARTITION_EOF:
+        return True
+    raise KafkaException(error)
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    return {k: (v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v))
+            for k, v in (raw or [])}
+
+
+def latest_by_key(records: list[Record]) -> dict[bytes, bytes | None]:
+    """What compaction keeps: the last value of each key (None for a tombstone)."""
+    latest: dict[bytes, bytes | None] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        if record.key is not None:
+            latest[record.key] = record.value
+    return latest

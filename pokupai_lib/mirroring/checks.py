@@ -1,0 +1,213 @@
+"""Watching MirrorMaker 2 work: record counts on both sides, lag over time, loss and repeats.
+
+Offsets cannot be compared across the clusters: ``shop-clear`` is written in transactions, so
+its offsets include commit markers that the copy does not have. Every check here therefore
+counts and compares records (key and value), read committed from both sides.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from confluent_kafka import Consumer, TopicPartition
+from matplotlib.axes import Axes
+
+from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.errors import ClusterError
+from pokupai_lib.ingest.checks import wait_for_filter
+from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.topic_reader import end_offsets, read_range
+from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
+from pokupai_lib.runtime.supervisor import Supervisor
+
+__all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report", "plot_lag",
+           "restart_during_publish", "wait_for_mirror"]
+
+
+@dataclass(frozen=True)
+class MirrorComparison:
+    """One topic's records on the source and on the target."""
+
+    topic: str
+    remote_topic: str
+    source_records: int
+    target_records: int
+    missing: int
+    repeated: int
+
+    @property
+    def in_sync(self) -> bool:
+        return self.missing == 0 and self.source_records == self.target_records
+
+
+def _record_bag(cfg: LabConfig, cluster: ClusterName, topic: str) -> Counter[tuple[bytes | None,
+                                                                              bytes | None]]:
+    return Counter((r.key, r.value) for r in read_range(cfg, topic, cluster=cluster))
+
+
+def compare_mirrored(cfg: LabConfig, topic: str) -> MirrorComparison:
+    """Compare every record of ``topic`` with its copy on the target."""
+    remote = cfg.mirror.remote_topic(topic)
+    source = _record_bag(cfg, cfg.mirror.source, topic)
+    target = _record_bag(cfg, cfg.mirror.target, remote)
+    return MirrorComparison(topic, remote, source.total(), target.total(),
+                            missing=(source - target).total(), repeated=(target - source).total())
+
+
+def mirror_report(cfg: LabConfig) -> pd.DataFrame:
+    """Source and target record counts of every mirrored topic, as a table."""
+    rows = [compare_mirrored(cfg, topic) for topic in cfg.mirrored_topics]
+    frame = pd.DataFrame([r.__dict__ for r in rows])
+    frame["in_sync"] = [r.in_sync for r in rows]
+    return frame
+
+
+def _target_total(cfg: LabConfig, topic: str) -> int:
+    # The copy is written without transactions, so its end offsets count its records.
+    return sum(end_offsets(cfg, cfg.mirror.remote_topic(topic), cfg.mirror.target).values())
+
+
+def wait_for_mirror(cfg: LabConfig, timeout_s: float = 120.0) -> pd.DataFrame:
+    """Wait until every mirrored topic's copy holds all source records; return the report."""
+    deadline = time.monotonic() + timeout_s
+    expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
+    while any(_target_total(cfg, t) < n for t, n in expected.items()):
+        if time.monotonic() > deadline:
+            behind = {t: n - _target_total(cfg, t) for t, n in expected.items()}
+            raise ClusterError(f"MirrorMaker 2 has not caught up after {timeout_s:.0f} s "
+                               f"(records behind: {behind}); see .lab/logs/mirror-maker.log")
+        time.sleep(0.5)
+    return mirror_report(cfg)
+
+
+@dataclass
+class _Tail:
+    """A read-committed consumer of every partition of a topic, counting data records."""
+
+    consumer: Consumer
+    records: int = 0
+
+
+@dataclass
+class LagSampler:
+    """Samples, twice a second, how many records each side of one mirrored topic holds.
+
+    Run it around a publish (``start`` / ``stop``); ``frame()`` gives source count, target count
+    and records behind over time, and ``latencies_ms`` the age of each record on arrival at the
+    target (the copy keeps the source timestamp).
+    """
+
+    cfg: LabConfig
+    topic: str
+    interval_s: float = 0.5
+    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    marks: list[tuple[float, str]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _started: float = 0.0
+
+    def _tail(self, cluster: ClusterName, topic: str) -> _Tail:
+        consumer = Consumer(client_config(self.cfg, cluster, "admin", **{
+            "group.id": "admin.lag-sampler", "enable.auto.commit": False,
+            "isolation.level": "read_committed"}))
+        partitions = consumer.list_topics(topic, timeout=15).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        return _Tail(consumer)
+
+    def start(self) -> LagSampler:
+        self._started = time.time()
+        source = self._tail(self.cfg.mirror.source, self.topic)
+        target = self._tail(self.cfg.mirror.target, self.cfg.mirror.remote_topic(self.topic))
+        self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True)
+        self._thread.start()
+        return self
+
+    def mark(self, label: str) -> None:
+        """Note an event (e.g. "MirrorMaker stopped") to show on the plot."""
+        self.marks.append((time.time() - self._started, label))
+
+    def _drain(self, tail: _Tail, on_target: bool) -> None:
+        for msg in tail.consumer.consume(10_000, timeout=0.05):
+            if msg.error() is not None:
+                continue
+            tail.records += 1
+            if on_target and msg.timestamp()[1] / 1000 >= self._started:
+                self.latencies_ms.append(time.time() * 1000 - msg.timestamp()[1])
+
+    def _run(self, source: _Tail, target: _Tail) -> None:
+        next_sample = 0.0
+        try:
+            while not self._stop.is_set():
+                # Target first: what it has is a subset of the source's committed records, so
+                # reading the source second never shows the target ahead.
+                self._drain(target, on_target=True)
+                self._drain(source, on_target=False)
+                now = time.time() - self._started
+                if now >= next_sample:
+                    self.samples.append((now, source.records, target.records))
+                    next_sample = now + self.interval_s
+        finally:
+            source.consumer.close()
+            target.consumer.close()
+
+    def stop(self) -> pd.DataFrame:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        return self.frame()
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.samples, columns=["seconds", "source", "target"])
+        frame["behind"] = frame["source"] - frame["target"]
+        return frame
+
+
+def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.0,
+                           interval_s: float = 1.5) -> LagSampler:
+    """Publish ``paths`` one file every ``interval_s`` while MirrorMaker 2 is stopped and
+    started again; wait until the filter and the mirror have caught up; return the sampler.
+    """
+    supervisor = Supervisor(cfg.paths.pids, cfg.paths.logs)
+    sampler = LagSampler(cfg, cfg.topics.shop_clear).start()
+
+    def publish_paced() -> None:
+        for path in paths:
+            publish_files(cfg, [path], progress=False)
+            time.sleep(interval_s)
+
+    publishing = threading.Thread(target=publish_paced, name="paced-publish", daemon=True)
+    publishing.start()
+    time.sleep(interval_s)
+    sampler.mark("MirrorMaker 2 stopped")
+    supervisor.stop(MIRROR_SERVICE, cfg.service_stop_timeout_s)
+    time.sleep(down_s)
+    sampler.mark("MirrorMaker 2 started")
+    start_mirror(cfg, supervisor)
+    publishing.join()
+    wait_for_filter(cfg)
+    wait_for_mirror(cfg)
+    time.sleep(2 * sampler.interval_s)  # a last sample with both sides equal
+    sampler.stop()
+    return sampler
+
+
+def plot_lag(sampler: LagSampler) -> Axes:
+    """Records behind on the secondary over time, with the marked events."""
+    frame = sampler.frame()
+    _figure, axes = plt.subplots(figsize=(8, 3))
+    axes.plot(frame["seconds"], frame["behind"], drawstyle="steps-post")
+    for seconds, label in sampler.marks:
+        axes.axvline(seconds, color="grey", linestyle="--")
+        axes.annotate(label, (seconds, frame["behind"].max() * 0.9 or 1), rotation=90,
+                      fontsize=8, ha="right")
+    axes.set(xlabel="seconds", ylabel="records behind",
+             title=f"{sampler.topic}: replication lag primary → secondary")
+    return axes

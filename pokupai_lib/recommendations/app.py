@@ -1,0 +1,368 @@
+"""The recommendations engine: a Quix Streams app on the secondary cluster, as ``recommender``.
+
+Topology (every piece of state is a Quix state store backed by a changelog topic)::
+
+  primary.shop-clear (key product_id)
+    → judged → last version per product → membership (join/leave/rename) and term changes
+      ├→ group_by(category) → exact count + newest 2N members → products_by_category
+      └→ group_by(term)     → term index {category|word: {category: n}}
+  primary.client-searches (key id_client)
+    → judged → group_by(match key) → join_asof(term index)   the search's category
+    → repartition__recommender--searches-by-category         (a second group_by is not allowed)
+    → join_asof(products_by_category rows) → SEARCHES_WITH_PRODUCTS (key id_client)
+
+Exactly once: each checkpoint is one transaction over outputs, repartition topics, changelogs
+and offsets. The transactional id and the consumer's ``group.instance.id`` are fixed, so after
+a ``kill -9`` the restarted process aborts its predecessor's open transaction and gets its
+partitions back at once.
+
+Nothing in a record stops the app: an input record that raises anything while it is judged
+(types, lengths and key included, so the stateful steps only get well-formed values), and a
+value it built for ``products_by_category``, ``SEARCHES_WITH_PRODUCTS`` or its hop topic that
+is larger than ``max_value_bytes``, go to ``recommender-dlq`` instead
+(:mod:`pokupai_lib.recommendations.dead_letters`), inside the same transaction. A Kafka outage
+does not stop it either: :class:`~pokupai_lib.recommendations.recovery.AppRunner` rebuilds the app.
+Run it with ``python -m pokupai_lib.recommendations.app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from quixstreams import Application, message_context
+from quixstreams.dataframe import StreamingDataFrame
+from quixstreams.kafka.configuration import ConnectionConfig
+from quixstreams.models import Deserializer, SerializationContext, Topic
+from quixstreams.models.serializers.json import JSONSerializer
+from quixstreams.state import State
+
+from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.recommendations.category_rows import apply_member_change, state_from_members
+from pokupai_lib.recommendations.dead_letters import (
+    RecordSource,
+    input_dead_letter,
+    oversize_dead_letter,
+    serialized_value,
+)
+from pokupai_lib.recommendations.recovery import AppRunner, Backoff
+from pokupai_lib.recommendations.rules import (
+    apply_term_change,
+    build_recommendation,
+    parse_product,
+    parse_search,
+    product_changes,
+    record_key,
+    resolve_category,
+)
+from pokupai_lib.recommendations.stats import RecommenderStats
+from pokupai_lib.runtime.stats_http import serve_stats
+
+__all__ = ["Recommender", "TextKeyDeserializer", "build_app", "main"]
+
+log = logging.getLogger("pokupai_lib.recommender")
+
+PRINCIPAL = "recommender"
+_CONNECTION_KEYS = ("bootstrap.servers", "security.protocol", "ssl.ca.location",
+                    "ssl.certificate.location", "ssl.key.location",
+                    "ssl.endpoint.identification.algorithm")
+
+
+class TombstoneJSONSerializer(JSONSerializer):
+    """Quix's JSON serializer writes None as the text ``null``; a compacted table needs a real
+    tombstone."""
+
+    def __call__(self, value: Any, ctx: SerializationContext  # type: ignore[override]
+                 ) -> str | bytes | None:
+        return None if value is None else super().__call__(value, ctx)
+
+
+class TextKeyDeserializer(Deserializer):
+    """Keys as UTF-8 text with undecodable bytes kept as surrogate escapes. Quix's ``str``
+    deserializer raises on them, which stops the app; this lets the judging step dead-letter
+    the record. A valid key decodes exactly as with ``str``, so state keys do not change."""
+
+    def __init__(self) -> None:  # typed, unlike the base's, which does nothing
+        pass
+
+    def __call__(self, value: bytes, ctx: SerializationContext) -> str:
+        return value.decode("utf-8", "surrogateescape")
+
+
+def _connection(cfg: LabConfig) -> ConnectionConfig:
+    conf = client_config(cfg, cfg.mirror.target, PRINCIPAL)
+    return ConnectionConfig.from_librdkafka_dict({k: conf[k] for k in _CONNECTION_KEYS})
+
+
+def _source() -> RecordSource:
+    ctx = message_context()
+    return RecordSource(ctx.topic, ctx.partition, ctx.offset)
+
+
+def _product_record(raw: bytes | None, key: str | None) -> dict[str, Any]:
+    """A product record judged: its id (the key) and its parsed value (None: tombstone)."""
+    return {"pid": record_key(key, "product", required=True), "product": parse_product(raw)}
+
+
+def _search_record(raw: bytes | None, key: str | None) -> dict[str, Any]:
+    return parse_search(raw, record_key(key, "search event", required=False))
+
+
+def _judged(parse: Callable[[bytes | None, str | None], Any],
+            keep_bytes: int) -> Callable[..., dict[str, Any]]:
+    """A step that judges an input record: ``{"ok": True, "value": parsed}``, or
+    ``{"ok": False, "letter": dead letter}`` when parsing raised anything at all."""
+
+    def step(value: bytes | None, key: str | None, timestamp: int,
+             headers: Any) -> dict[str, Any]:
+        try:
+            return {"ok": True, "value": parse(value, key)}
+        except Exception as exc:  # noqa: BLE001 - whatever parsing raises, the record is why
+            source = _source()
+            log.warning("dead letter from %s[%s]@%s: %s: %s", source.topic, source.partition,
+                        source.offset, type(exc).__name__, exc)
+            return {"ok": False,
+                    "letter": input_dead_letter(exc, source, key, value, keep_bytes)}
+    return step
+
+
+def _versioned(state: State[str, Any], timestamp: int, row: Any) -> dict[str, Any]:
+    """join_asof keeps versions by event time, but a repartition topic mixes events of several
+    input partitions, so a key's timestamps can go backwards; stamp each version with the
+    largest timestamp so far, so the newest version is also the latest in time."""
+    stamped = max(timestamp, state.get("ts", 0))
+    state.set("ts", stamped)
+    return {"ts": stamped, "row": row}
+
+
+class Recommender:
+    """Builds the topology; its step methods are the stateful parts."""
+
+    def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
+        self.cfg = cfg
+        self.stats = stats
+
+    def track_product(self, record: dict[str, Any], key: str, timestamp: int,
+                      headers: Any, state: State[str, Any]) -> list[dict[str, Any]]:
+        old, product = state.get("product"), record["product"]
+        if product is None:
+            state.delete("product")
+        else:
+            state.set("product", product)
+        changes = product_changes(old, product, record["pid"])
+        self.stats.product_changes.inc(len(changes))
+        return changes
+
+    def track_category(self, change: dict[str, Any], category: str, timestamp: int,
+                       headers: Any, state: State[str, Any]) -> dict[str, Any]:
+        shown = self.cfg.recommender.shown_per_category
+        current = state.get("category")
+        members: dict[str, str] | None = state.get("members")
+        if current is None and members:
+            # The unbounded {product_id: name} of earlier versions, converted once.
+            current = state_from_members(members, shown)
+            state.delete("members")
+        new, row = apply_member_change(current, change, category, shown)
+        if new is None:
+            state.delete("category")
+        else:
+            state.set("category", new)
+        return _versioned(state, timestamp, row)
+
+    def track_term(self, change: dict[str, Any], term: str, timestamp: int, headers: Any,
+                   state: State[str, Any]) -> dict[str, Any]:
+        index = apply_term_change(state.get("index", {}), change)
+        if index is None:
+            state.delete("index")
+        else:
+            state.set("index", index)
+        return _versioned(state, timestamp, index)
+
+    def recommended(self, row: dict[str, Any]) -> dict[str, Any]:
+        self.stats.record_recommendation(row)
+        return row
+
+    def _count_letter(self, letter: dict[str, Any]) -> dict[str, Any]:
+        self.stats.dead_lettered.labels(letter["topic"]).inc()
+        return letter
+
+    def _split(self, judged: StreamingDataFrame, dead_letters: Topic) -> StreamingDataFrame:
+        """Send the dead letters of a judged stream to their topic; return its good values."""
+        (judged.filter(lambda row: not row["ok"])
+         .apply(lambda row: self._count_letter(row["letter"]))
+         .to_topic(dead_letters, key=lambda letter: letter["key"]))
+        return judged.filter(lambda row: row["ok"]).apply(lambda row: row["value"])
+
+    def size_judge(self, destination: str,
+                   key_of: Callable[[Any, Any], str | None]) -> Callable[..., dict[str, Any]]:
+        """A step that lets a value through (``{"ok": True, "value": value}``) if it fits in
+        one record of ``destination``, and otherwise makes it a dead letter keyed by
+        ``key_of(value, message key)``."""
+        rec = self.cfg.recommender
+
+        def judge(value: Any, key: Any, timestamp: int, headers: Any) -> dict[str, Any]:
+            serialized = serialized_value(value)
+            if value is None or len(serialized) <= rec.max_value_bytes:
+                return {"ok": True, "value": value}
+            source = _source()
+            log.warning("dead letter: a %d-byte value for %s from %s[%s]@%s", len(serialized),
+                        destination, source.topic, source.partition, source.offset)
+            return {"ok": False, "letter": oversize_dead_letter(
+                destination, serialized, rec.max_value_bytes, source, key_of(value, key),
+                rec.dead_letter_value_bytes)}
+        return judge
+
+    def _fitting(self, sdf: StreamingDataFrame, destination: Topic, dead_letters: Topic,
+                 key_of: Callable[[Any, Any], str | None]) -> StreamingDataFrame:
+        """``sdf`` without the values too large for ``destination``: those become dead
+        letters."""
+        judged = sdf.apply(self.size_judge(destination.name, key_of), metadata=True)
+        return self._split(judged, dead_letters)
+
+    def build(self, app: Application) -> None:
+        rec = self.cfg.recommender
+        grace = timedelta(seconds=rec.join_grace_s)
+        remote = self.cfg.mirror.remote_topic
+        products_in = app.topic(remote(self.cfg.topics.shop_clear),
+                                key_deserializer=TextKeyDeserializer(),
+                                value_deserializer="bytes")
+        searches_in = app.topic(remote(self.cfg.topics.client_searches),
+                                key_deserializer=TextKeyDeserializer(),
+                                value_deserializer="bytes")
+        by_category = app.topic(rec.products_by_category, key_serializer="str",
+                                value_serializer=TombstoneJSONSerializer())
+        recommendations = app.topic(rec.searches_with_products, key_serializer="str")
+        dead_letters = app.topic(rec.dead_letters, key_serializer="str")
+        # JSON keys like group_by's repartition topics, so it is co-partitioned with them.
+        hop = app.topic(rec.hop_topic, key_serializer="json", key_deserializer="json")
+
+        products = self._split(app.dataframe(products_in).apply(
+            _judged(_product_record, rec.dead_letter_value_bytes), metadata=True), dead_letters)
+        changes = products.apply(self.track_product, stateful=True, expand=True, metadata=True)
+        categories = (changes.filter(lambda c: c["kind"] == "member")
+                      .group_by(lambda c: c["category"], name="category")
+                      .apply(self.track_category, stateful=True, metadata=True)
+                      .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
+                      .apply(lambda v: v["row"]))
+        categories = self._fitting(categories, by_category, dead_letters, lambda _v, key: key)
+        categories.to_topic(by_category)
+        index = (changes.filter(lambda c: c["kind"] == "term")
+                 .group_by(lambda c: c["term"], name="term")
+                 .apply(self.track_term, stateful=True, metadata=True)
+                 .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
+                 .apply(lambda v: v["row"]))
+
+        searches = self._split(app.dataframe(searches_in).apply(
+            _judged(_search_record, rec.dead_letter_value_bytes), metadata=True), dead_letters)
+        resolved = (searches.group_by(lambda s: s["key"], name="search-term")
+                    .join_asof(index, how="left", on_merge=resolve_category, grace_ms=grace,
+                               name="term-index"))
+        if not rec.keep_unmatched:
+            resolved = resolved.filter(lambda s: s["category"] is not None)
+        resolved = self._fitting(resolved, hop, dead_letters,
+                                 lambda s, _k: s["category"] or "")
+        resolved.to_topic(hop, key=lambda s: s["category"] or "")
+        built = (app.dataframe(hop)
+                 .join_asof(categories, how="left", on_merge=build_recommendation,
+                            grace_ms=grace, name="category-products"))
+        (self._fitting(built, recommendations, dead_letters, lambda r, _k: r["CLIENT_ID"])
+         .apply(self.recommended)
+         .to_topic(recommendations, key=lambda r: r["CLIENT_ID"]))
+
+
+def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
+    """The Quix application with the lab's security, exactly-once and latency settings."""
+    rec = cfg.recommender
+    app = Application(
+        broker_address=_connection(cfg),
+        consumer_group=rec.consumer_group,
+        processing_guarantee="exactly-once",
+        producer_extra_config={"transactional.id": rec.transactional_id,
+                               "transaction.timeout.ms": rec.transaction_timeout_s * 1000},
+        consumer_extra_config={"group.instance.id": rec.transactional_id,
+                               "session.timeout.ms": 10_000,
+                               "fetch.wait.max.ms": rec.fetch_wait_max_ms},
+        auto_offset_reset="earliest",
+        commit_interval=rec.commit_interval_s,
+        consumer_poll_timeout=rec.poll_timeout_s,
+        state_dir=str(cfg.paths.state / "recommender"),
+        auto_create_topics=True,
+    )
+    Recommender(cfg, stats).build(app)
+    return app
+
+
+class LagGauge:
+    """Measures the group's lag once a second, from committed offsets: on its two inputs and
+    on its own repartition topics (inputs read to the end can still leave work queued there)."""
+
+    def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
+        remote = cfg.mirror.remote_topic
+        self.inputs = [remote(cfg.topics.shop_clear), remote(cfg.topics.client_searches)]
+        self.internal_prefix = cfg.recommender.internal_prefixes[1]
+        self.stats = stats
+        self.consumer = Consumer(client_config(cfg, cfg.mirror.target, PRINCIPAL, **{
+            "group.id": cfg.recommender.consumer_group, "enable.auto.commit": False}))
+
+    def measure(self) -> dict[str, int]:
+        topics = self.consumer.list_topics(timeout=10).topics
+        internal = sorted(t for t in topics if t.startswith(self.internal_prefix))
+        lags: dict[str, int] = {}
+        for topic in [*self.inputs, *internal]:
+            if topic not in topics:
+                continue
+            partitions = topics[topic].partitions
+            tps = [TopicPartition(topic, p) for p in partitions]
+            # The app writes its own topics in transactions: a commit marker follows the last
+            # record, so one offset past the committed one is not work left.
+            markers = 1 if topic.startswith(self.internal_prefix) else 0
+            lag = 0
+            for tp in self.consumer.committed(tps, timeout=10):
+                low, high = self.consumer.get_watermark_offsets(tp, timeout=10)
+                lag += max(0, high - (tp.offset if tp.offset >= 0 else low) - markers)
+            lags[topic] = lag
+        return lags
+
+    def follow(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            try:
+                self.stats.set_lag(self.measure())
+            except KafkaException as exc:  # e.g. a coordinator moving while a broker restarts
+                log.warning("lag not measured this time: %s", exc)
+
+
+def main() -> None:
+    """Entry point of the supervised recommender process: runs until SIGTERM, outlives Kafka
+    outages (the app is rebuilt) and exits with ``ZOMBIE_EXIT_CODE`` when another instance
+    took over."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = load_config()
+    rec = cfg.recommender
+    stats = RecommenderStats()
+    serve_stats(stats, rec.host, rec.port, name="recommender-stats")
+    stop = threading.Event()
+    threading.Thread(target=LagGauge(cfg, stats).follow, args=(stop,), name="lag",
+                     daemon=True).start()
+    stats.started_at = datetime.now(UTC).isoformat()
+    log.info("recommender starting at %s", time.strftime("%H:%M:%S"))
+    first_s, longest_s = rec.restart_backoff_s
+    runner = AppRunner(lambda: build_app(cfg, stats),
+                       Backoff(first_s, longest_s, rec.healthy_after_s),
+                       rec.transaction_timeout_s, on_rebuild=stats.app_rebuilds.inc)
+    runner.stop_on_signals()
+    try:
+        code = runner.run()
+    finally:
+        stop.set()
+    if code:
+        raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
