@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from lab_fixture import Lab
 
-from pokupai_lib.config import LabConfig
 from pokupai_lib.lab import start_alerting
 from pokupai_lib.monitoring.outage import broker_outage, outage_metrics
 from pokupai_lib.monitoring.stack import wait_for_targets
@@ -13,16 +13,17 @@ from pokupai_lib.stage_checks import probe_every_stage
 
 
 @pytest.fixture(scope="module")
-def alerting(platform: LabConfig) -> LabConfig:
-    start_alerting(platform)
-    wait_for_targets(platform)
-    return platform
+def alerting_stack(lab: Lab) -> None:
+    """The alert receiver, VictoriaMetrics, Alertmanager and vmalert running, with
+    VictoriaMetrics scraping every target."""
+    start_alerting(lab.cfg)
+    wait_for_targets(lab.cfg)
 
 
 @pytest.mark.slow
 def test_a_broker_down_fires_within_60_s_and_resolves_within_60_s_losing_nothing(
-        alerting: LabConfig) -> None:
-    report = broker_outage(alerting, broker=2, alert_timeout_s=60)
+        lab: Lab, alerting_stack: None) -> None:
+    report = broker_outage(lab.cfg, broker=2, alert_timeout_s=60)
     assert report.fired_after_s <= 60 and report.resolved_after_s <= 60
     assert report.fired["labels"]["cluster"] == "primary"
     assert report.resolved["labels"]["broker_id"] == "2"
@@ -31,12 +32,12 @@ def test_a_broker_down_fires_within_60_s_and_resolves_within_60_s_losing_nothing
     assert report.acked["during"] > 0 and report.acked["after"] > 0
     assert report.failed == 0 and report.lost == 0
     # VictoriaMetrics saw the broker gone (and partitions under-replicated), then back
-    metrics = outage_metrics(alerting, report)
+    metrics = outage_metrics(lab.cfg, report)
     outage = metrics.loc[_time(report.stopped_at):_time(report.restarted_at)]
     back = metrics.loc[_time(report.restarted_at):]
     assert (outage["brokers up"] == 2).any() and (outage["under-replicated partitions"] > 0).any()
     assert (back["brokers up"] == 3).any()
-    probe = probe_every_stage(alerting)
+    probe = probe_every_stage(lab.cfg)
     assert probe.ok, f"a stage stopped working after the outage: {probe.summary()}"
 
 

@@ -4,11 +4,12 @@ each test restores them, and then every stream stage must still work."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient
+from lab_fixture import Lab
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.kafka.access import attempt_produce
@@ -19,21 +20,22 @@ from pokupai_lib.kafka.cluster import (
     stop_node,
     wait_for_brokers,
 )
-from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.stage_checks import probe_every_stage
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def restore_brokers(platform: LabConfig) -> Iterator[None]:
+def restore_brokers(lab: Lab) -> Iterator[None]:
+    """After the test, every primary broker running again, leading its preferred partitions,
+    and every stream stage working."""
     yield
-    supervisor = lab_supervisor(platform)
-    for node in platform.primary.nodes:
-        start_node(platform, "primary", node.node_id, supervisor)
-    wait_for_brokers(platform, "primary", 3)
-    restore_preferred_leaders(platform, "primary")
-    probe = probe_every_stage(platform)
+    cfg, supervisor = lab.cfg, lab.supervisor
+    for node in cfg.primary.nodes:
+        start_node(cfg, "primary", node.node_id, supervisor)
+    wait_for_brokers(cfg, "primary", 3)
+    restore_preferred_leaders(cfg, "primary")
+    probe = probe_every_stage(cfg)
     assert probe.ok, f"a stage stopped working after the brokers came back: {probe.summary()}"
 
 
@@ -69,30 +71,28 @@ def _read_all(cfg: LabConfig, topic: str) -> list[bytes]:
     return values
 
 
-def test_acked_record_survives_stopping_a_broker(
-        cfg: LabConfig, admin: AdminClient, fresh_topic: Callable[..., str],
-        restore_brokers: None) -> None:
-    topic = fresh_topic()
-    producer = Producer(client_config(cfg, "primary", "admin", acks="all",
-                                      **{"enable.idempotence": True}))
+def test_acked_record_survives_stopping_a_broker(lab: Lab, restore_brokers: None) -> None:
+    cfg, admin = lab.cfg, lab.admin
+    topic = lab.fresh_topic()
+    producer = lab.producer("admin", acks="all", **{"enable.idempotence": True})
     delivered: list[KafkaError | None] = []
     producer.produce(topic, b"survivor", on_delivery=lambda err, _m: delivered.append(err))
     producer.flush(30)
     assert delivered == [None]
     leader, _replicas, _isr = _partition(admin, topic)
-    stop_node(cfg, "primary", leader, lab_supervisor(cfg))
+    stop_node(cfg, "primary", leader, lab.supervisor)
     assert _read_all(cfg, topic) == [b"survivor"]
 
 
 def test_two_brokers_down_refuses_the_write_with_not_enough_replicas(
-        cfg: LabConfig, admin: AdminClient, fresh_topic: Callable[..., str],
-        restore_brokers: None) -> None:
-    topic = fresh_topic()
+        lab: Lab, restore_brokers: None) -> None:
+    cfg, admin = lab.cfg, lab.admin
+    topic = lab.fresh_topic()
     conf = client_config(cfg, "primary", "admin")
     assert attempt_produce("admin", conf, topic, b"before").allowed
     leader, replicas, _isr = _partition(admin, topic)
     followers = [r for r in replicas if r != leader]
-    supervisor = lab_supervisor(cfg)
+    supervisor = lab.supervisor
     stop_node(cfg, "primary", followers[0], supervisor)
     _wait_isr(admin, topic, 2)
     assert attempt_produce("admin", conf, topic, b"one down").allowed

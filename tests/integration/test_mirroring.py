@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from lab_fixture import Lab
 
-from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.checks import prepare_shop_files, wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
-from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.kafka.topics import describe_topics
 from pokupai_lib.mirroring.checks import restart_during_publish, wait_for_mirror
 
@@ -18,20 +17,19 @@ def _first_id() -> int:
     return random.randint(100_000_000, 900_000_000)  # noqa: S311 - test data
 
 
-def test_mirrored_and_internal_topics_have_replication_factor_3(platform: LabConfig) -> None:
-    cfg = platform
+def test_mirrored_and_internal_topics_have_replication_factor_3(lab: Lab) -> None:
+    cfg = lab.cfg
     secondary = [cfg.mirror.remote_topic(t) for t in cfg.mirrored_topics] + [
         "primary.checkpoints.internal", "heartbeats", "mm2-configs.primary.internal",
         "mm2-offsets.primary.internal", "mm2-status.primary.internal"]
-    on_secondary = describe_topics(admin_client(cfg, "secondary"), secondary)
-    on_primary = describe_topics(admin_client(cfg, "primary"),
-                                 ["mm2-offset-syncs.secondary.internal"])
+    on_secondary = describe_topics(lab.admin_for("secondary"), secondary)
+    on_primary = describe_topics(lab.admin, ["mm2-offset-syncs.secondary.internal"])
     assert set(on_secondary["replication_factor"]) == {3}
     assert set(on_primary["replication_factor"]) == {3}
 
 
-def test_mirrored_records_equal_the_source(platform: LabConfig) -> None:
-    cfg = platform
+def test_mirrored_records_equal_the_source(lab: Lab) -> None:
+    cfg = lab.cfg
     _catalog, paths = prepare_shop_files(cfg, 400, seed=4101, first_id=_first_id(),
                                          with_bad_lines=False)
     assert publish_files(cfg, paths, progress=False).sent == 400
@@ -45,9 +43,8 @@ def test_mirrored_records_equal_the_source(platform: LabConfig) -> None:
 
 
 @pytest.mark.slow
-def test_replication_resumes_without_loss_after_mirror_maker_restart(
-        platform: LabConfig) -> None:
-    cfg = platform
+def test_replication_resumes_without_loss_after_mirror_maker_restart(lab: Lab) -> None:
+    cfg = lab.cfg
     _catalog, paths = prepare_shop_files(cfg, 1200, seed=4102, first_id=_first_id(),
                                          with_bad_lines=False)
     sampler = restart_during_publish(cfg, paths, down_s=4.0, interval_s=1.0)

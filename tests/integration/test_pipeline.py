@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from lab_fixture import Lab
 
 from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS, generate_catalog, write_shop_files
+from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
 from pokupai_lib.ingest.checks import (
     dead_letters,
     filter_stats,
@@ -24,30 +25,15 @@ from pokupai_lib.ingest.checks import (
 from pokupai_lib.ingest.outage_checks import filter_across, kill_filter_worker
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
-from pokupai_lib.runtime.services import banwords_api_spec, start_banwords_api, start_filter
-from pokupai_lib.runtime.supervisor import lab_supervisor
+from pokupai_lib.runtime.services import banwords_api_spec
 from pokupai_lib.schema.registration import product_subject, register_product_schema
-from pokupai_lib.schema.registry import registry_client, registry_spec, start_registry
-
-
-@pytest.fixture(scope="module")
-def pipeline(cfg: LabConfig) -> LabConfig:
-    """Registry with the product schema, the ban-words API with the MVP's four words banned,
-    and the filter, all running."""
-    supervisor = lab_supervisor(cfg)
-    start_registry(cfg, supervisor)
-    register_product_schema(registry_client(cfg), product_subject(cfg))
-    start_banwords_api(cfg, supervisor)
-    client = BanApiClient(cfg)
-    assert client.bulk_add(list(DEFAULT_BANNED_WORDS)).status_code == 200
-    time.sleep(1.0)  # a filter already running applies ban changes within a second
-    start_filter(cfg, supervisor)
-    return cfg
+from pokupai_lib.schema.registry import registry_client, registry_spec
 
 
 @pytest.fixture
-def api(pipeline: LabConfig) -> Iterator[BanApiClient]:
-    client = BanApiClient(pipeline)
+def api(lab: Lab) -> Iterator[BanApiClient]:
+    """A client of the ban-words API, closed after the test."""
+    client = BanApiClient(lab.cfg)
     yield client
     client.http.close()
 
@@ -68,20 +54,20 @@ def _publish(cfg: LabConfig, products: list[dict[str, Any]], tag: str) -> None:
     assert (result.sent, result.skipped, result.failed) == (len(products), 0, 0), result.problems
 
 
-def test_schema_id_is_stable_across_a_registry_restart(pipeline: LabConfig) -> None:
-    client = registry_client(pipeline)
-    subject = product_subject(pipeline)
+def test_schema_id_is_stable_across_a_registry_restart(lab: Lab) -> None:
+    client = registry_client(lab.cfg)
+    subject = product_subject(lab.cfg)
     before = register_product_schema(client, subject)
     versions = client.get_versions(subject)
-    lab_supervisor(pipeline).restart(registry_spec(pipeline))
-    after_client = registry_client(pipeline)
+    lab.supervisor.restart(registry_spec(lab.cfg))
+    after_client = registry_client(lab.cfg)
     assert register_product_schema(after_client, subject) == before
     assert after_client.get_versions(subject) == versions
 
 
-def test_publisher_skips_invalid_records_with_file_line_and_reason(pipeline: LabConfig) -> None:
-    _catalog, paths = prepare_shop_files(pipeline, 50, seed=3, first_id=_first_id())
-    result = publish_files(pipeline, paths, progress=False)
+def test_publisher_skips_invalid_records_with_file_line_and_reason(lab: Lab) -> None:
+    _catalog, paths = prepare_shop_files(lab.cfg, 50, seed=3, first_id=_first_id())
+    result = publish_files(lab.cfg, paths, progress=False)
     assert (result.sent, result.skipped, result.failed) == (50, 2, 0)
     where = [(p.file, p.line) for p in result.problems]
     assert where == [("store_bad.jsonl", 1), ("store_bad.jsonl", 2)]
@@ -99,22 +85,20 @@ def test_api_answers_422_naming_the_item_and_why(api: BanApiClient) -> None:
     assert "at most 1000" in answers.loc["too many items", "answer"]
 
 
-def test_api_add_is_idempotent_and_survives_a_restart(pipeline: LabConfig,
-                                                      api: BanApiClient) -> None:
+def test_api_add_is_idempotent_and_survives_a_restart(lab: Lab, api: BanApiClient) -> None:
     word = f"проверка{random.randint(0, 10**6)}"  # noqa: S311 - test data
     first, second = api.add(word).json(), api.add(word.upper()).json()
     assert first["added"] == [word] and second["already_present"] == [word.upper()]
-    supervisor = lab_supervisor(pipeline)
-    supervisor.restart(banwords_api_spec(pipeline))
+    supervisor = lab.supervisor
+    supervisor.restart(banwords_api_spec(lab.cfg))
     assert word in api.words()
     assert api.remove(word).json()["removed"] is True
-    supervisor.restart(banwords_api_spec(pipeline))
+    supervisor.restart(banwords_api_spec(lab.cfg))
     assert word not in api.words()
 
 
-def test_filter_is_exactly_once_across_kill_9_and_its_keeper_restarts_it(
-        pipeline: LabConfig) -> None:
-    report = filter_across(pipeline, kill_filter_worker, "kill -9",
+def test_filter_is_exactly_once_across_kill_9_and_its_keeper_restarts_it(lab: Lab) -> None:
+    report = filter_across(lab.cfg, kill_filter_worker, "kill -9",
                            first_id=_first_id())
     assert report.mid_stream, report.summary()
     assert report.missing == set() and report.repeated == {}, report.summary()
@@ -122,17 +106,17 @@ def test_filter_is_exactly_once_across_kill_9_and_its_keeper_restarts_it(
     assert report.pid_after not in (None, report.pid_before) and report.restarts == 1
 
 
-def test_three_kinds_of_bad_records_are_dead_lettered(pipeline: LabConfig) -> None:
-    start = end_offsets(pipeline, pipeline.topics.shop_dlq)
-    keys = send_bad_records(pipeline)
-    wait_for_filter(pipeline)
-    letters = dead_letters(pipeline, start).set_index("key")
+def test_three_kinds_of_bad_records_are_dead_lettered(lab: Lab) -> None:
+    start = end_offsets(lab.cfg, lab.cfg.topics.shop_dlq)
+    keys = send_bad_records(lab.cfg)
+    wait_for_filter(lab.cfg)
+    letters = dead_letters(lab.cfg, start).set_index("key")
     assert set(letters.index) == set(keys)
     assert letters.loc["dlq-garbage", "error_type"] == "not-avro"
     assert letters.loc["dlq-unknown-schema", "error_type"] == "unknown-schema"
     assert letters.loc["dlq-missing-fields", "error_type"] == "invalid-product"
     assert "name: missing required field" in letters.loc["dlq-missing-fields", "error_message"]
-    assert filter_stats(pipeline)["ready"] is True
+    assert filter_stats(lab.cfg)["ready"] is True
 
 
 def _variant(base: dict[str, Any], number: int, **changes: Any) -> dict[str, Any]:
@@ -148,8 +132,8 @@ def _variant(base: dict[str, Any], number: int, **changes: Any) -> dict[str, Any
     return product
 
 
-def test_ban_rules_end_to_end_and_live_updates(pipeline: LabConfig, api: BanApiClient) -> None:
-    wait_for_filter(pipeline)
+def test_ban_rules_end_to_end_and_live_updates(lab: Lab, api: BanApiClient) -> None:
+    wait_for_filter(lab.cfg)
     base = generate_catalog(1, seed=5, banned_share=0.0).products[0]
     n = _first_id()
     word, phrase = f"запрет{n}", f"плохая фраза{n}"
@@ -173,10 +157,10 @@ def test_ban_rules_end_to_end_and_live_updates(pipeline: LabConfig, api: BanApiC
         api.add(banned_id, "banned-products", "product_id")
         api.add(banned_sku, "banned-skus", "sku")
         time.sleep(1.0)  # ban changes apply within a second
-        start = end_offsets(pipeline, pipeline.topics.shop_clear)
-        _publish(pipeline, [p for p, _allowed in products.values()], "rules")
-        wait_for_filter(pipeline)
-        passed = {pid for pid, value in _clear_since(pipeline, start) if value is not None}
+        start = end_offsets(lab.cfg, lab.cfg.topics.shop_clear)
+        _publish(lab.cfg, [p for p, _allowed in products.values()], "rules")
+        wait_for_filter(lab.cfg)
+        passed = {pid for pid, value in _clear_since(lab.cfg, start) if value is not None}
         verdicts = {case: product["product_id"] in passed
                     for case, (product, _allowed) in products.items()}
         assert verdicts == {case: allowed for case, (_p, allowed) in products.items()}

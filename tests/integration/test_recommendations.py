@@ -8,11 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Producer
+from lab_fixture import Lab
 
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
 from pokupai_lib.recommendations.checks import (
     category_mismatches,
@@ -24,10 +23,11 @@ from pokupai_lib.recommendations.checks import (
 
 
 @pytest.fixture(scope="module")
-def api(platform: LabConfig) -> ClientApiClient:
+def api(lab: Lab) -> ClientApiClient:
+    """The client API's client, once the recommender has caught up with its input."""
     # The pipeline tests publish 12,000 products just before: give the recommender time.
-    wait_until_caught_up(platform, timeout_s=300)
-    return ClientApiClient(platform)
+    wait_until_caught_up(lab.cfg, timeout_s=300)
+    return ClientApiClient(lab.cfg)
 
 
 def _run() -> str:
@@ -35,14 +35,14 @@ def _run() -> str:
 
 
 def test_a_category_search_in_any_form_recommends_exactly_that_categorys_products(
-        platform: LabConfig, api: ClientApiClient) -> None:
+        lab: Lab, api: ClientApiClient) -> None:
     client = f"it-{_run()}"
     for word in ("Красота", "КРАСОТУ"):
         api.search_response(client, word).raise_for_status()
-    rows = wait_for_recommendations(platform, api, client, count=2)
-    assert category_mismatches(platform) == []
-    beauty = [row for row in categories(platform) if row["CATEGORY"] == "Красота"]
-    shown = min(platform.recommender.shown_per_category, beauty[0]["PRODUCT_COUNT"])
+    rows = wait_for_recommendations(lab.cfg, api, client, count=2)
+    assert category_mismatches(lab.cfg) == []
+    beauty = [row for row in categories(lab.cfg) if row["CATEGORY"] == "Красота"]
+    shown = min(lab.cfg.recommender.shown_per_category, beauty[0]["PRODUCT_COUNT"])
     assert len(beauty[0]["ALL_PRODUCTS"]) <= shown
     assert [r["SEARCH_TERM"] for r in rows] == ["КРАСОТУ", "Красота"]  # newest first
     for row in rows:
@@ -59,19 +59,19 @@ def categories(cfg: LabConfig) -> list[dict[str, Any]]:
 
 
 def test_a_word_that_is_not_a_category_recommends_from_the_category_of_its_products(
-        platform: LabConfig, api: ClientApiClient) -> None:
+        lab: Lab, api: ClientApiClient) -> None:
     client = f"it-{_run()}"
     api.search_response(client, "часы").raise_for_status()
-    (row,) = wait_for_recommendations(platform, api, client)
+    (row,) = wait_for_recommendations(lab.cfg, api, client)
     assert (row["MATCHED_CATEGORY"], row["MATCH_TYPE"]) == ("Электроника", "word")
     assert any("часы" in name.lower() for name in row["ALL_PRODUCTS_ARRAY"])
 
 
 def test_a_search_that_matches_nothing_is_recorded_without_products(
-        platform: LabConfig, api: ClientApiClient) -> None:
+        lab: Lab, api: ClientApiClient) -> None:
     client = f"it-{_run()}"
     api.search_response(client, "абракадабра").raise_for_status()
-    (row,) = wait_for_recommendations(platform, api, client)
+    (row,) = wait_for_recommendations(lab.cfg, api, client)
     assert row["MATCH_TYPE"] == "none" and row["ALL_PRODUCTS_ARRAY"] is None
 
 
@@ -82,51 +82,51 @@ def test_an_unknown_client_gets_404_naming_it(api: ClientApiClient) -> None:
 
 
 def test_a_malformed_search_event_is_dead_lettered_and_the_recommender_goes_on(
-        platform: LabConfig, api: ClientApiClient) -> None:
-    rec = platform.recommender
-    start = end_offsets(platform, rec.dead_letters, cluster=platform.mirror.target)
+        lab: Lab, api: ClientApiClient) -> None:
+    rec = lab.cfg.recommender
+    start = end_offsets(lab.cfg, rec.dead_letters, cluster=lab.cfg.mirror.target)
     key = f"bad-{_run()}"
-    producer = Producer(client_config(platform, "primary", "admin"))
-    producer.produce(platform.topics.client_searches, key=key.encode(), value=b"{broken")
+    producer = lab.producer()
+    producer.produce(lab.cfg.topics.client_searches, key=key.encode(), value=b"{broken")
     assert producer.flush(15) == 0
     client = f"it-{_run()}"
     api.search_response(client, "Красота").raise_for_status()
-    wait_for_recommendations(platform, api, client)
-    wait_until_caught_up(platform)
-    letters = read_range(platform, rec.dead_letters, start, cluster=platform.mirror.target)
+    wait_for_recommendations(lab.cfg, api, client)
+    wait_until_caught_up(lab.cfg)
+    letters = read_range(lab.cfg, rec.dead_letters, start, cluster=lab.cfg.mirror.target)
     (letter,) = [orjson.loads(r.value) for r in letters if r.key == key.encode()]
     assert "not JSON" in letter["error"] and letter["value"] == "{broken"
     assert (letter["error_type"], letter["value_bytes"]) == ("Invalid", len(b"{broken"))
-    assert letter["topic"] == platform.mirror.remote_topic(platform.topics.client_searches)
+    assert letter["topic"] == lab.cfg.mirror.remote_topic(lab.cfg.topics.client_searches)
 
 
 def test_a_product_whose_tags_are_not_strings_is_dead_lettered_and_the_recommender_goes_on(
-        platform: LabConfig, api: ClientApiClient) -> None:
-    rec = platform.recommender
-    start = end_offsets(platform, rec.dead_letters, cluster=platform.mirror.target)
+        lab: Lab, api: ClientApiClient) -> None:
+    rec = lab.cfg.recommender
+    start = end_offsets(lab.cfg, rec.dead_letters, cluster=lab.cfg.mirror.target)
     key = f"badtags-{_run()}"
     bad = {"product_id": key, "name": "Товар с тегами числом", "category": "Красота",
            "tags": 7}
-    producer = Producer(client_config(platform, "primary", "admin", acks="all"))
-    producer.produce(platform.topics.shop_clear, key=key.encode(), value=orjson.dumps(bad))
-    producer.produce(platform.topics.shop_clear, key=key.encode(), value=None)  # clean up
+    producer = lab.producer(acks="all")
+    producer.produce(lab.cfg.topics.shop_clear, key=key.encode(), value=orjson.dumps(bad))
+    producer.produce(lab.cfg.topics.shop_clear, key=key.encode(), value=None)  # clean up
     assert producer.flush(15) == 0
     client = f"it-{_run()}"
     api.search_response(client, "Красота").raise_for_status()
-    wait_for_recommendations(platform, api, client)
-    wait_until_caught_up(platform)
-    letters = read_range(platform, rec.dead_letters, start, cluster=platform.mirror.target)
+    wait_for_recommendations(lab.cfg, api, client)
+    wait_until_caught_up(lab.cfg)
+    letters = read_range(lab.cfg, rec.dead_letters, start, cluster=lab.cfg.mirror.target)
     (letter,) = [orjson.loads(r.value) for r in letters if r.key == key.encode()]
     assert letter["error_type"] == "Invalid" and "tags is a JSON number" in letter["error"]
-    assert letter["topic"] == platform.mirror.remote_topic(platform.topics.shop_clear)
-    assert category_mismatches(platform) == []
+    assert letter["topic"] == lab.cfg.mirror.remote_topic(lab.cfg.topics.shop_clear)
+    assert category_mismatches(lab.cfg) == []
 
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_and_repeats_no_recommendation(
-        platform: LabConfig, api: ClientApiClient) -> None:
-    report = kill_during_searches(platform, searches=400)
+        lab: Lab, api: ClientApiClient) -> None:
+    report = kill_during_searches(lab.cfg, searches=400)
     assert report.mid_stream, report.summary()
     assert report.missing == [] and report.repeated == {}
     assert report.recommendations == report.searches
-    assert recommender_stats(platform)["ready"] is True
+    assert recommender_stats(lab.cfg)["ready"] is True

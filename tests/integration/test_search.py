@@ -6,6 +6,7 @@ import random
 import time
 
 import pytest
+from lab_fixture import Lab
 
 from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.client_api.client import ClientApiClient
@@ -25,15 +26,10 @@ from pokupai_lib.search.elastic import elastic_client, index_count
 from pokupai_lib.search.indexing import sink_dead_letters, wait_for_index
 
 
-@pytest.fixture(scope="module")
-def search(platform: LabConfig) -> LabConfig:
-    """The platform (with the MVP's ban words in place)."""
-    return platform
-
-
 @pytest.fixture
-def client(search: LabConfig) -> ClientApiClient:
-    return ClientApiClient(search)
+def client(lab: Lab) -> ClientApiClient:
+    """A client of the client API (search, products, recommendations)."""
+    return ClientApiClient(lab.cfg)
 
 
 def _first_id() -> int:
@@ -46,8 +42,8 @@ def _through_the_pipeline(cfg: LabConfig) -> dict[str, dict[str, object]]:
     return wait_for_index(cfg)
 
 
-def test_index_holds_exactly_the_allowed_products(search: LabConfig) -> None:
-    cfg = search
+def test_index_holds_exactly_the_allowed_products(lab: Lab) -> None:
+    cfg = lab.cfg
     catalog, paths = prepare_shop_files(cfg, 300, seed=4201, first_id=_first_id(),
                                         with_bad_lines=False)
     publish_files(cfg, paths, progress=False)
@@ -61,8 +57,8 @@ def test_index_holds_exactly_the_allowed_products(search: LabConfig) -> None:
     assert banned_products_found(cfg, catalog.banned_ids).empty
 
 
-def test_republished_product_changes_its_document_not_the_count(search: LabConfig) -> None:
-    cfg = search
+def test_republished_product_changes_its_document_not_the_count(lab: Lab) -> None:
+    cfg = lab.cfg
     product = generate_products(1, seed=4202, banned_share=0.0, first_id=_first_id())[0]
     product["name"] = "Кофемашина Первая"
     republish(cfg, product)
@@ -76,8 +72,8 @@ def test_republished_product_changes_its_document_not_the_count(search: LabConfi
     assert index_count(cfg) == before
 
 
-def test_a_tombstone_deletes_the_document(search: LabConfig) -> None:
-    cfg = search
+def test_a_tombstone_deletes_the_document(lab: Lab) -> None:
+    cfg = lab.cfg
     product = generate_products(1, seed=4203, banned_share=0.0, first_id=_first_id())[0]
     republish(cfg, product)
     _through_the_pipeline(cfg)
@@ -94,12 +90,11 @@ def test_a_tombstone_deletes_the_document(search: LabConfig) -> None:
         bans.remove(product["product_id"], "product_id")
 
 
-def test_russian_morphology_finds_inflected_forms(search: LabConfig,
-                                                  client: ClientApiClient) -> None:
+def test_russian_morphology_finds_inflected_forms(lab: Lab, client: ClientApiClient) -> None:
     product = generate_products(1, seed=4204, banned_share=0.0, first_id=_first_id())[0]
     product["name"] = "Самовар Тульский"
-    republish(search, product)
-    _through_the_pipeline(search)
+    republish(lab.cfg, product)
+    _through_the_pipeline(lab.cfg)
     for query in ("самоваров", "САМОВАРОМ", "тульских самоварах"):
         hits = client.search("it-morphology", query)
         assert product["product_id"] in set(hits["product_id"]), query
@@ -120,9 +115,8 @@ def test_unknown_product_is_404_with_a_message(client: ClientApiClient) -> None:
 
 
 @pytest.mark.slow
-def test_elasticsearch_down_gives_503_and_the_search_is_still_recorded(
-        search: LabConfig) -> None:
-    observed = search_while_elastic_down(search)
+def test_elasticsearch_down_gives_503_and_the_search_is_still_recorded(lab: Lab) -> None:
+    observed = search_while_elastic_down(lab.cfg)
     down, back = observed.iloc[0], observed.iloc[1]
     assert down["HTTP"] == 503
     assert "Elasticsearch" in down["answer"]
@@ -131,9 +125,8 @@ def test_elasticsearch_down_gives_503_and_the_search_is_still_recorded(
     assert back["HTTP"] == 200
 
 
-def test_unindexable_record_goes_to_the_dead_letter_topic_and_the_sink_runs_on(
-        search: LabConfig) -> None:
-    cfg = search
+def test_unindexable_record_goes_to_the_dead_letter_topic_and_the_sink_runs_on(lab: Lab) -> None:
+    cfg = lab.cfg
     start = end_offsets(cfg, cfg.connect.dlq_topic, cluster="secondary")
     key = send_unindexable(cfg)
     wait_for_mirror(cfg)
