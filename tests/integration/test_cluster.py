@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from pokupai_lib.config import LabConfig
+from pokupai_lib.kafka.checks import describe_cluster, quorum_replication, quorum_status
 from pokupai_lib.kafka.cluster import ensure_cluster_id, node_spec
-from pokupai_lib.kafka.cluster_info import describe_cluster, quorum_replication, quorum_status
 from pokupai_lib.lab import lab_supervisor, status_frame
 
 

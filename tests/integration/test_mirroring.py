@@ -9,8 +9,8 @@ import pytest
 from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.checks import prepare_shop_files, wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.checks import describe_topics
 from pokupai_lib.kafka.clients import admin_client
-from pokupai_lib.kafka.topics import describe_topics
 from pokupai_lib.mirroring.checks import restart_during_publish, wait_for_mirror
 
 

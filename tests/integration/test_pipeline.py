@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pokupai_lib.bans.checks import validation_answers
 from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS, generate_catalog, write_shop_files
@@ -90,7 +91,7 @@ def test_publisher_skips_invalid_records_with_file_line_and_reason(pipeline: Lab
 
 
 def test_api_answers_422_naming_the_item_and_why(api: BanApiClient) -> None:
-    answers = api.validation_answers().set_index("case")
+    answers = validation_answers(api).set_index("case")
     assert (answers["status"] == 422).all()
     assert answers.loc["bad item in bulk", "answer"].startswith("words[1]:")
     assert "101 characters" in answers.loc["over 100 characters", "answer"]
