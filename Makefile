@@ -57,4 +57,4 @@ bench: bootstrap  ## measure startup, throughput, freshness, search and recommen
 		{ echo "wrk is needed for the search load test: apt-get install wrk"; exit 1; }
 	cd bench && ../$(BIN)/python cluster_startup.py && ../$(BIN)/python pipeline_throughput.py \
 		&& ../$(BIN)/python search_latency.py && ../$(BIN)/python recommendations_alerting.py \
-		&& ../$(BIN)/python filter_faults.py
+		&& ../$(BIN)/python filter_faults.py && ../$(BIN)/python service_memory.py

@@ -1,7 +1,9 @@
-"""pokupai_lib: every piece of logic the «Покупай выгодно» lab's notebooks call."""
+"""pokupai_lib: every piece of logic the «Покупай выгодно» lab's notebooks call.
 
-from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.errors import LabError
-from pokupai_lib.lab import bootstrap, down, status_frame, up
+Names are re-exported lazily from ``__init__.pyi``, so a service importing one of its modules
+(``python -m pokupai_lib.ingest.app``) does not load ``lab`` and pandas with it.
+"""
 
-__all__ = ["LabConfig", "LabError", "bootstrap", "down", "load_config", "status_frame", "up"]
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

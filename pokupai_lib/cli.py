@@ -19,7 +19,8 @@ from pokupai_lib.config import ClusterName, load_config
 from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.checks import prepare_shop_files
 from pokupai_lib.ingest.publisher import publish_files
-from pokupai_lib.kafka.acls import acls_frame, current_acls
+from pokupai_lib.kafka.acls import current_acls
+from pokupai_lib.kafka.checks import acls_frame
 from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.runner import run_notebooks
 

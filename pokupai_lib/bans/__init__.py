@@ -1,0 +1,9 @@
+"""Ban words: the rules, the compacted topic, the writer and the ban-words API.
+
+Names are re-exported lazily from ``__init__.pyi``: importing one module (a service's entry
+point) loads only what that module imports.
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pandas as pd
 
 from pokupai_lib.config import LabConfig
 
@@ -46,12 +45,12 @@ class BanApiClient:
         words: list[str] = self.http.get(f"{self.base}/banned-words").json()["words"]
         return words
 
-    def validation_answers(self) -> pd.DataFrame:
-        """Send every bad body of VALIDATION_CASES; one row per case with the API's answer."""
+    def validation_replies(self) -> list[dict[str, Any]]:
+        """Send every bad body of VALIDATION_CASES; one dict per case with the API's answer."""
         rows = []
         for case, (path, body) in VALIDATION_CASES.items():
             response = self.http.post(f"{self.base}/banned-words/{path}", json=body)
             detail = response.json().get("detail", [])
             rows.append({"case": case, "status": response.status_code,
                          "answer": "; ".join(f"{d['field']}: {d['error']}" for d in detail)})
-        return pd.DataFrame(rows)
+        return rows

@@ -6,12 +6,10 @@ import time
 from typing import Any
 
 import httpx
-import numpy as np
-import pandas as pd
 
 from pokupai_lib.config import LabConfig
 
-__all__ = ["SEARCH_VALIDATION_CASES", "ClientApiClient", "latency_summary"]
+__all__ = ["SEARCH_VALIDATION_CASES", "ClientApiClient"]
 
 # Bodies /search must refuse with 422, and what each one tries.
 SEARCH_VALIDATION_CASES: dict[str, dict[str, Any]] = {
@@ -35,12 +33,12 @@ class ClientApiClient:
         return self.http.post("/search", json={"id_client": id_client,
                                                "word_search": word_search})
 
-    def search(self, id_client: str, word_search: str) -> pd.DataFrame:
-        """The found products as a table; raises httpx.HTTPStatusError on a non-2xx answer."""
+    def search_products(self, id_client: str, word_search: str) -> list[dict[str, Any]]:
+        """The found products, best first; raises httpx.HTTPStatusError on a non-2xx answer."""
         response = self.search_response(id_client, word_search)
         response.raise_for_status()
-        columns = ["product_id", "name", "price", "category", "score"]
-        return pd.DataFrame(response.json()["products"], columns=[*columns, "currency"])[columns]
+        products: list[dict[str, Any]] = response.json()["products"]
+        return products
 
     def product(self, product_id: str) -> httpx.Response:
         return self.http.get(f"/products/{product_id}")
@@ -53,15 +51,15 @@ class ClientApiClient:
         health: dict[str, Any] = self.http.get("/health").json()
         return health
 
-    def validation_answers(self) -> pd.DataFrame:
-        """Send every bad body of SEARCH_VALIDATION_CASES; one row per case with the answer."""
+    def validation_replies(self) -> list[dict[str, Any]]:
+        """Send every bad body of SEARCH_VALIDATION_CASES; one dict per case with the answer."""
         rows = []
         for case, body in SEARCH_VALIDATION_CASES.items():
             response = self.http.post("/search", json=body)
             detail = response.json().get("detail", [])
             rows.append({"case": case, "status": response.status_code,
                          "answer": "; ".join(f"{d['field']}: {d['error']}" for d in detail)})
-        return pd.DataFrame(rows)
+        return rows
 
     def timed_searches(self, terms: list[str], rounds: int) -> list[float]:
         """Milliseconds of each of ``rounds`` passes over ``terms``, one request at a time."""
@@ -72,12 +70,3 @@ class ClientApiClient:
                 self.search_response(f"latency-{i}", term).raise_for_status()
                 times.append((time.perf_counter() - started) * 1000)
         return times
-
-
-def latency_summary(times_ms: list[float]) -> pd.DataFrame:
-    """p50 / p90 / p99 / max of request times, in milliseconds."""
-    values = np.asarray(times_ms)
-    return pd.DataFrame([{"requests": len(values),
-                          **{f"p{q}": round(float(np.percentile(values, q)), 1)
-                             for q in (50, 90, 99)},
-                          "max": round(float(values.max()), 1)}])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import pandas as pd
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -22,7 +21,7 @@ from confluent_kafka.admin import (
 from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import ClusterError
 
-__all__ = ["AclGrant", "AclKey", "acls_frame", "current_acls", "designed_acls", "ensure_acls",
+__all__ = ["AclGrant", "AclKey", "current_acls", "designed_acls", "ensure_acls",
            "grants_for", "primary_grants", "secondary_grants"]
 
 AclKey = tuple[str, str, str, str, str, str]  # principal, resource type, name, pattern, op, host
@@ -159,14 +158,3 @@ def _wait_until_visible(admin: AdminClient, wanted: set[AclKey]) -> None:
         if time.monotonic() > deadline:
             raise ClusterError(f"the brokers do not show the designed ACLs after {_TIMEOUT_S} s")
         time.sleep(0.3)
-
-
-def acls_frame(bindings: dict[AclKey, AclBinding]) -> pd.DataFrame:
-    """ACLs as a table, one row per principal and resource, operations joined."""
-    rows: dict[tuple[str, str, str, str], list[str]] = {}
-    for principal, restype, name, pattern, op, _host in sorted(bindings):
-        rows.setdefault((principal, restype, name, pattern), []).append(op)
-    frame = pd.DataFrame(
-        [(p, r, n, pat, ", ".join(sorted(ops))) for (p, r, n, pat), ops in rows.items()],
-        columns=["principal", "resource", "name", "pattern", "operations"])
-    return frame.sort_values(["principal", "resource", "name"], ignore_index=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pandas as pd
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AdminClient,
@@ -19,7 +18,7 @@ from confluent_kafka.admin import (
 from pokupai_lib.config import TopicSpec
 from pokupai_lib.errors import ClusterError
 
-__all__ = ["describe_topics", "ensure_topics"]
+__all__ = ["ensure_topics", "topic_layouts"]
 
 _TIMEOUT_S = 30
 
@@ -94,8 +93,11 @@ def _check_layout(admin: AdminClient, specs: list[TopicSpec]) -> None:
                 "or run `make clean`")
 
 
-def describe_topics(admin: AdminClient, names: list[str]) -> pd.DataFrame:
-    """One row per topic: partitions, RF, min ISR, cleanup policy, in-sync replica counts."""
+def topic_layouts(admin: AdminClient, names: list[str]) -> list[dict[str, Any]]:
+    """One dict per topic: partitions, RF, min ISR, cleanup policy, in-sync replica counts.
+
+    Waits until every name is visible with leaders (a new topic takes a moment).
+    """
     topics = _wait_visible(admin, names)
     resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
     configs = {r.name: f.result() for r, f in admin.describe_configs(resources).items()}
@@ -111,4 +113,4 @@ def describe_topics(admin: AdminClient, names: list[str]) -> pd.DataFrame:
             "isr_min": min(len(p.isrs) for p in partitions),
             "under_replicated": sum(len(p.isrs) < len(p.replicas) for p in partitions),
         })
-    return pd.DataFrame(rows)
+    return rows

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pandas as pd
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.runtime.rest_validation import explain_validation
 
-__all__ = ["create_app", "notifications", "notifications_file", "notifications_frame"]
+__all__ = ["create_app", "notifications", "notifications_file"]
 
 
 class Alert(BaseModel):
@@ -83,14 +82,3 @@ def notifications(cfg: LabConfig) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-
-
-def notifications_frame(cfg: LabConfig, since: str | None = None) -> pd.DataFrame:
-    """Recorded notifications as a table (alert name, status, instance, times)."""
-    rows = [{"received_at": n["received_at"], "alert": n["labels"].get("alertname", ""),
-             "status": n["status"], "instance": n["labels"].get("instance", ""),
-             "severity": n["labels"].get("severity", ""), "starts_at": n["startsAt"],
-             "ends_at": n.get("endsAt", ""), "summary": n.get("annotations", {}).get("summary", "")}
-            for n in notifications(cfg) if since is None or n["received_at"] >= since]
-    return pd.DataFrame(rows, columns=["received_at", "alert", "status", "instance", "severity",
-                                       "starts_at", "ends_at", "summary"])

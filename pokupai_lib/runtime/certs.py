@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import CertificateError
 
-__all__ = ["CertFiles", "CertReport", "cert_files", "certificates_frame", "ensure_certificates",
+__all__ = ["CertFiles", "CertReport", "cert_files", "ensure_certificates",
            "store_password"]
 
 CA_NAME = "ca"
@@ -217,21 +216,3 @@ def ensure_certificates(cfg: LabConfig) -> CertReport:
                                              password, report)
     _ensure_leaves(foreign_dir, ["admin"], rogue, rogue_key, rogue_new, cfg, password, report)
     return report
-
-
-def certificates_frame(cfg: LabConfig) -> pd.DataFrame:
-    """One row per certificate: subject, issuer, what it may do, and its key file's mode."""
-    rows = []
-    for cert_path in sorted(cfg.paths.certs.rglob("*.crt")):
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        try:
-            usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-            usage = ", ".join(sorted(u._name for u in usages))
-        except x509.ExtensionNotFound:
-            usage = "CA"
-        key_mode = oct(cert_path.with_suffix(".key").stat().st_mode & 0o777)
-        rows.append({"file": str(cert_path.relative_to(cfg.paths.certs)),
-                     "subject": cert.subject.rfc4514_string(),
-                     "issuer": cert.issuer.rfc4514_string(), "usage": usage,
-                     "key_mode": key_mode})
-    return pd.DataFrame(rows)

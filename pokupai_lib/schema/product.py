@@ -15,14 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeGuard, cast
 
-import pandas as pd
 from fastavro import parse_schema
 from fastavro.validation import ValidationError, validate
 
 __all__ = [
     "DEFAULT_SCHEMA_PATH",
     "parsed_schema",
-    "schema_fields",
     "schema_text",
     "validate_decoded_product",
     "validate_product",
@@ -224,24 +222,6 @@ def _describe(datum: Any) -> str:
 def _short(datum: Any) -> str:
     shown = repr(datum)
     return shown if len(shown) <= 40 else shown[:37] + "..."
-
-
-def schema_fields(path: Path | None = None) -> pd.DataFrame:
-    """The schema's top-level fields as a table: name, Avro type (nested records named), doc."""
-    raw = json.loads(schema_text(path))
-    rows = []
-    for field in raw["fields"]:
-        kind = field["type"]
-        if isinstance(kind, dict):
-            inner = kind.get("items", kind.get("values"))
-            label = kind.get("name") or kind["type"]
-            if isinstance(inner, dict):
-                label = f"{kind['type']}<{inner.get('name', inner.get('type'))}>"
-            elif inner is not None:
-                label = f"{kind['type']}<{inner}>"
-            kind = label
-        rows.append({"field": field["name"], "type": str(kind), "doc": field.get("doc", "")})
-    return pd.DataFrame(rows)
 
 
 def validate_decoded_product(record: Mapping[str, Any], *, path: Path | None = None

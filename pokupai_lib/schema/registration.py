@@ -6,11 +6,9 @@ compatible API; a refused registration is reported with the registry's own HTTP 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -18,7 +16,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.schema.product import schema_text
 
 __all__ = ["RegistrationOutcome", "product_subject", "register_product_schema", "schema_file",
-           "subject_versions", "try_register"]
+           "try_register"]
 
 
 def product_subject(cfg: LabConfig) -> str:
@@ -62,17 +60,3 @@ def try_register(client: SchemaRegistryClient, subject: str, path: Path) -> Regi
         return RegistrationOutcome(path.name, False, None, exc.http_status_code, exc.error_code,
                                    exc.error_message)
     return RegistrationOutcome(path.name, True, int(schema_id), 200, None, "registered")
-
-
-def subject_versions(client: SchemaRegistryClient, subject: str) -> pd.DataFrame:
-    """One row per version: id, field count and the fields added since the previous one."""
-    rows, previous = [], set[str]()
-    for version in client.get_versions(subject):
-        registered = client.get_version(subject, version)
-        fields = [f["name"] for f in json.loads(registered.schema.schema_str or "{}")["fields"]]
-        rows.append({"version": version, "schema_id": registered.schema_id,
-                     "fields": len(fields),
-                     "new_fields": ", ".join(f for f in fields if f not in previous)
-                     if previous else "(first version)"})
-        previous = set(fields)
-    return pd.DataFrame(rows)

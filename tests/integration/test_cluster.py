@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from lab_fixture import Lab
 
+from pokupai_lib.kafka.checks import describe_cluster, quorum_replication, quorum_status
 from pokupai_lib.kafka.cluster import ensure_cluster_id, node_spec
-from pokupai_lib.kafka.cluster_info import describe_cluster, quorum_replication, quorum_status
 from pokupai_lib.lab import status_frame
 
 

@@ -9,7 +9,7 @@ from lab_fixture import Lab
 
 from pokupai_lib.ingest.checks import prepare_shop_files, wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
-from pokupai_lib.kafka.topics import describe_topics
+from pokupai_lib.kafka.checks import describe_topics
 from pokupai_lib.mirroring.checks import restart_during_publish, wait_for_mirror
 
 

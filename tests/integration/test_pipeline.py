@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from lab_fixture import Lab
 
+from pokupai_lib.bans.checks import validation_answers
 from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
@@ -76,7 +77,7 @@ def test_publisher_skips_invalid_records_with_file_line_and_reason(lab: Lab) -> 
 
 
 def test_api_answers_422_naming_the_item_and_why(api: BanApiClient) -> None:
-    answers = api.validation_answers().set_index("case")
+    answers = validation_answers(api).set_index("case")
     assert (answers["status"] == 422).all()
     assert answers.loc["bad item in bulk", "answer"].startswith("words[1]:")
     assert "101 characters" in answers.loc["over 100 characters", "answer"]

@@ -9,6 +9,7 @@ import pytest
 from lab_fixture import Lab
 
 from pokupai_lib.bans.topic import BanTopic
+from pokupai_lib.client_api.checks import search_frame, validation_answers
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.catalog import generate_products
@@ -96,13 +97,13 @@ def test_russian_morphology_finds_inflected_forms(lab: Lab, client: ClientApiCli
     republish(lab.cfg, product)
     _through_the_pipeline(lab.cfg)
     for query in ("самоваров", "САМОВАРОМ", "тульских самоварах"):
-        hits = client.search("it-morphology", query)
+        hits = search_frame(client, "it-morphology", query)
         assert product["product_id"] in set(hits["product_id"]), query
-    assert client.search("it-morphology", "абракадабра").empty
+    assert search_frame(client, "it-morphology", "абракадабра").empty
 
 
 def test_bad_search_requests_get_422_naming_the_field(client: ClientApiClient) -> None:
-    answers = client.validation_answers()
+    answers = validation_answers(client)
     assert set(answers["status"]) == {422}
     assert all(answer.split(":")[0] in ("id_client", "word_search", "size")
                for answer in answers["answer"])

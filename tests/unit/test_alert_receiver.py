@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.monitoring.alert_receiver import create_app, notifications, notifications_frame
+from pokupai_lib.monitoring.alert_receiver import create_app, notifications
+from pokupai_lib.monitoring.checks import notifications_frame
 
 
 def _payload(status: str) -> dict[str, object]:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pokupai_lib.client_api.app import SearchRequest
-from pokupai_lib.client_api.client import latency_summary
+from pokupai_lib.client_api.checks import latency_summary
 from pokupai_lib.client_api.events import SearchEvent, parse_search_event
 from pokupai_lib.client_api.query import hits_from_response, search_body
 

@@ -1,4 +1,5 @@
-"""What a running cluster looks like: its id, brokers and KRaft controller quorum."""
+"""What a running cluster looks like, as tables: its id, brokers, KRaft controller quorum,
+topics and ACLs (pandas stays out of the services)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import subprocess
 from dataclasses import dataclass
 
 import pandas as pd
+from confluent_kafka.admin import AclBinding, AdminClient
 
 from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import ClusterError
+from pokupai_lib.kafka.acls import AclKey
 from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
 from pokupai_lib.kafka.cluster import jvm_command
+from pokupai_lib.kafka.topics import topic_layouts
 
-__all__ = ["ClusterSummary", "describe_cluster", "quorum_replication", "quorum_status"]
+__all__ = ["ClusterSummary", "acls_frame", "describe_cluster", "describe_topics",
+           "quorum_replication", "quorum_status"]
 
 _QUORUM_TOOL = "org.apache.kafka.tools.MetadataQuorumCommand"
 
@@ -60,3 +65,19 @@ def quorum_replication(cfg: LabConfig, cluster: ClusterName = "primary") -> pd.D
     frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
     frame["Status"] = frame["Status"].str.strip()
     return frame[["NodeId", "Status", "LogEndOffset", "Lag"]]
+
+
+def acls_frame(bindings: dict[AclKey, AclBinding]) -> pd.DataFrame:
+    """ACLs as a table, one row per principal and resource, operations joined."""
+    rows: dict[tuple[str, str, str, str], list[str]] = {}
+    for principal, restype, name, pattern, op, _host in sorted(bindings):
+        rows.setdefault((principal, restype, name, pattern), []).append(op)
+    frame = pd.DataFrame(
+        [(p, r, n, pat, ", ".join(sorted(ops))) for (p, r, n, pat), ops in rows.items()],
+        columns=["principal", "resource", "name", "pattern", "operations"])
+    return frame.sort_values(["principal", "resource", "name"], ignore_index=True)
+
+
+def describe_topics(admin: AdminClient, names: list[str]) -> pd.DataFrame:
+    """One row per topic: partitions, RF, min ISR, cleanup policy, in-sync replica counts."""
+    return pd.DataFrame(topic_layouts(admin, names))

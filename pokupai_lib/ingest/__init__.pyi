@@ -1,0 +1,36 @@
+"""Re-exports of the package (loaded lazily by ``__init__.py``)."""
+
+from .catalog import DEFAULT_BANNED_WORDS as DEFAULT_BANNED_WORDS
+from .catalog import Catalog as Catalog
+from .catalog import example_product as example_product
+from .catalog import generate_catalog as generate_catalog
+from .catalog import generate_products as generate_products
+from .catalog import write_shop_files as write_shop_files
+from .checks import dead_letters as dead_letters
+from .checks import filter_stats as filter_stats
+from .checks import live_ban_demo as live_ban_demo
+from .checks import prepare_shop_files as prepare_shop_files
+from .checks import products_matching_bans as products_matching_bans
+from .checks import republish as republish
+from .checks import send_bad_records as send_bad_records
+from .checks import shop_clear_products as shop_clear_products
+from .checks import wait_for_filter as wait_for_filter
+from .fault_scenario import POISON_KINDS as POISON_KINDS
+from .fault_scenario import FaultRecords as FaultRecords
+from .fault_scenario import run_fault_scenario as run_fault_scenario
+from .outage_checks import filter_across as filter_across
+from .outage_checks import kill_filter_worker as kill_filter_worker
+from .outage_checks import primary_outage as primary_outage
+from .publisher import DeliveryLedger as DeliveryLedger
+from .publisher import PublishProblem as PublishProblem
+from .publisher import PublishResult as PublishResult
+from .publisher import publish_files as publish_files
+from .publisher import read_shop_files as read_shop_files
+from .publisher import send_shop_files as send_shop_files
+from .stats import FilterStats as FilterStats
+from .verdicts import DeadLetter as DeadLetter
+from .verdicts import Judge as Judge
+from .verdicts import RegistryUnavailable as RegistryUnavailable
+from .verdicts import SubjectSchemas as SubjectSchemas
+from .verdicts import dead_letter_record as dead_letter_record
+from .verdicts import writer_schema_id as writer_schema_id
