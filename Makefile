@@ -49,8 +49,11 @@ clean: down  ## remove lab state (data, logs, pid files, certificates, run outpu
 	rm -rf .lab runs
 	find certs -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-jupyter: bootstrap
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser
+# IPC kernels: over TCP ipykernel warns at every start that the traffic is unencrypted.
+# JupyterLab refuses to start as root unless told it may.
+jupyter: bootstrap  ## JupyterLab on 127.0.0.1 over the notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser \
+		--KernelManager.transport=ipc $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: bootstrap  ## measure startup, throughput, freshness, search and recommendation latency, alert delay into bench/results.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -187,4 +188,8 @@ def run_lab() -> None:
 
 
 def main() -> None:
+    # The library's progress (downloads, notebooks) as bare lines on stderr, the way Python
+    # already prints its warnings; other libraries stay at WARNING.
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("pokupai_lib").setLevel(logging.INFO)
     app()

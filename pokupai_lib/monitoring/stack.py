@@ -8,7 +8,9 @@ the alert rules and Alertmanager's routing are files in ``infra/monitoring/``.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import string
 import time
@@ -30,6 +32,7 @@ __all__ = ["ALERTMANAGER", "MONITORING_SERVICES", "VICTORIA_METRICS", "VMALERT",
            "query_range", "rules_frame", "scrape_config", "start_monitoring", "targets_frame",
            "wait_for_alert", "wait_for_targets"]
 
+log = logging.getLogger(__name__)
 VICTORIA_METRICS = "victoria-metrics"
 VMALERT = "vmalert"
 ALERTMANAGER = "alertmanager"
@@ -60,6 +63,8 @@ def ensure_monitoring_tools() -> None:
     if result.returncode != 0 or missing_monitoring_tools():
         raise MissingToolError(f"apt-get could not install {' '.join(packages)} "
                                f"({result.stderr.strip()[-200:]}); {how}")
+    size = re.search(r"Need to get (\S+ \S+) of archives", result.stdout)
+    log.info("installed Debian's %s%s", " ".join(packages), f": {size[1]}" if size else "")
 
 
 def _target(host: str, port: int, **labels: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -14,13 +15,14 @@ from pokupai_lib.errors import ArtifactError
 
 __all__ = ["apt_get", "connect_plugins_dir", "ensure_connect_plugins", "ensure_jmx_agent",
            "ensure_kafka_libs", "fetch_distribution", "java_executable", "jmx_agent_path",
-           "kafka_libs_dir", "resolve_dependencies"]
+           "kafka_libs_dir", "megabytes", "resolve_dependencies"]
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # 2.8's copy does not resolve the artifact's parent POM, which Central lacks for some
 # distributions (Apicurio 3.0.9's); 3.x refuses to copy without it.
 ARCHIVE_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:2.8"
 _COMPLETE = ".complete"
+log = logging.getLogger(__name__)
 
 
 def apt_get(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -74,6 +76,8 @@ def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
         raise ArtifactError(f"Maven could not resolve {pom.parent.name} "
                             f"({' '.join(command)}):\n{tail}")
+    size = sum(path.stat().st_size for path in partial.rglob("*") if path.is_file())
+    log.info("fetched %s: %s, into %s", pom.parent.name, megabytes(size), out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     (out_dir / _COMPLETE).touch()
@@ -98,12 +102,19 @@ def fetch_distribution(coordinates: str, out_dir: Path) -> Path:
     if result.returncode != 0 or len(archives) != 1:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
         raise ArtifactError(f"Maven could not fetch {coordinates}:\n{tail}")
+    log.info("fetched %s: %s, into %s", coordinates, megabytes(archives[0].stat().st_size),
+             out_dir)
     _unpack(archives[0], partial)
     archives[0].unlink()
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     (out_dir / _COMPLETE).touch()
     return out_dir
+
+
+def megabytes(size: int) -> str:
+    """A byte count as the one-decimal megabytes shown in download lines."""
+    return f"{size / 1e6:.1f} MB"
 
 
 def _unpack(archive: Path, into: Path) -> None:

@@ -24,7 +24,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError, SearchIndexError
-from pokupai_lib.runtime.artifacts import apt_get, fetch_distribution, java_executable
+from pokupai_lib.runtime.artifacts import apt_get, fetch_distribution, java_executable, megabytes
 from pokupai_lib.runtime.supervisor import ServiceSpec, Supervisor, http_probe
 
 __all__ = ["ELASTIC_SERVICE", "analyze", "elastic_client", "elastic_spec", "ensure_es_dist",
@@ -83,6 +83,8 @@ def ensure_hunspell_ru(cfg: LabConfig) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         for name, path in found.items():
             shutil.copyfile(path.resolve(), target / name)
+        log.info("fetched Debian's %s: %s, into %s", debs[0].name,
+                 megabytes(debs[0].stat().st_size), target)
     return target
 
 
