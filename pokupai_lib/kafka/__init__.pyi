@@ -20,9 +20,7 @@ from .clients import admin_client as admin_client
 from .clients import client_config as client_config
 from .clients import foreign_client_config as foreign_client_config
 from .clients import jvm_client_properties as jvm_client_properties
-from .cluster import CONNECT_METRICS_RULES as CONNECT_METRICS_RULES
 from .cluster import ensure_cluster_id as ensure_cluster_id
-from .cluster import jvm_command as jvm_command
 from .cluster import node_properties as node_properties
 from .cluster import node_spec as node_spec
 from .cluster import restore_preferred_leaders as restore_preferred_leaders

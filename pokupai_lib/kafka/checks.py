@@ -14,8 +14,8 @@ from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import ClusterError
 from pokupai_lib.kafka.acls import AclKey
 from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
-from pokupai_lib.kafka.cluster import jvm_command
 from pokupai_lib.kafka.topics import topic_layouts
+from pokupai_lib.runtime.jvm import jvm_command
 
 __all__ = ["ClusterSummary", "acls_frame", "describe_cluster", "describe_topics",
            "quorum_replication", "quorum_status"]

@@ -21,22 +21,15 @@ from pokupai_lib.kafka.clients import (
     tls_context,
     write_properties,
 )
-from pokupai_lib.runtime.artifacts import (
-    ensure_jmx_agent,
-    ensure_kafka_libs,
-    java_executable,
-    jmx_agent_path,
-    kafka_libs_dir,
-)
+from pokupai_lib.runtime.artifacts import ensure_jmx_agent, ensure_kafka_libs
 from pokupai_lib.runtime.certs import cert_files
+from pokupai_lib.runtime.jvm import jvm_command
 from pokupai_lib.runtime.supervisor import ProbeResult, ServiceSpec, Supervisor
 
 __all__ = [
-    "CONNECT_METRICS_RULES",
     "cluster_dir",
     "ensure_cluster_id",
     "format_storage",
-    "jvm_command",
     "node_properties",
     "node_spec",
     "restore_preferred_leaders",
@@ -93,30 +86,6 @@ def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> 
         "log.retention.hours": "168",
         "log.segment.bytes": str(64 * 1024 * 1024),
     }
-
-
-# Connect and MirrorMaker 2 (Connect workers inside) share one exporter rule file.
-CONNECT_METRICS_RULES = "jmx-connect-rules.yaml"
-
-def jvm_command(cfg: LabConfig, main_class: str, args: list[str], heap_mb: int = 128,
-                log_config: str = "tools-log4j2.properties",
-                metrics_port: int | None = None,
-                metrics_rules: str = "jmx-kafka-rules.yaml") -> list[str]:
-    """A ``java`` command line running ``main_class`` from the Kafka jars; with
-    ``metrics_port``, the JMX exporter javaagent serves Prometheus metrics there, selected
-    and named by ``infra/monitoring/<metrics_rules>``."""
-    libs = kafka_libs_dir(cfg)
-    agent = ([f"-javaagent:{jmx_agent_path(cfg)}={cfg.monitoring.host}:{metrics_port}:"
-              f"{cfg.paths.infra / 'monitoring' / metrics_rules}"]
-             if metrics_port is not None else [])
-    return [
-        java_executable(), *agent, f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",
-        "-XX:MaxGCPauseMillis=20", "-XX:MaxMetaspaceSize=192m",
-        "-XX:ReservedCodeCacheSize=96m", "-XX:MaxDirectMemorySize=256m",
-        "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={cfg.paths.infra / 'kafka' / log_config}",
-        "-cp", f"{libs}/*", main_class, *args,
-    ]
 
 
 def ensure_cluster_id(cfg: LabConfig, cluster: ClusterName) -> str:

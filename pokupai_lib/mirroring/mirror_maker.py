@@ -11,7 +11,7 @@ from confluent_kafka import KafkaException
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.kafka.clients import admin_client, jvm_ssl_properties, write_properties
-from pokupai_lib.kafka.cluster import CONNECT_METRICS_RULES, jvm_command
+from pokupai_lib.runtime.jvm import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.runtime.supervisor import ON_FAILURE, ProbeResult, ServiceSpec, Supervisor
 
 __all__ = ["MIRROR_SERVICE", "mirror_properties", "mirror_spec", "mirrored_topics_present",

@@ -5,6 +5,8 @@ from .certs import ensure_certificates as ensure_certificates
 from .certs import store_password as store_password
 from .checks import certificates_frame as certificates_frame
 from .exit_codes import ZOMBIE_EXIT_CODE as ZOMBIE_EXIT_CODE
+from .jvm import CONNECT_METRICS_RULES as CONNECT_METRICS_RULES
+from .jvm import jvm_command as jvm_command
 from .keeper import RestartBudget as RestartBudget
 from .keeper import exit_reason as exit_reason
 from .keeper import should_restart as should_restart

@@ -20,8 +20,8 @@ import pandas as pd
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ConnectorError
 from pokupai_lib.kafka.clients import jvm_ssl_properties, write_properties
-from pokupai_lib.kafka.cluster import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.runtime.artifacts import connect_plugins_dir, ensure_connect_plugins
+from pokupai_lib.runtime.jvm import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.runtime.supervisor import ON_FAILURE, ServiceSpec, Supervisor, http_probe
 
 __all__ = [

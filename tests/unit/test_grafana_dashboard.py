@@ -17,9 +17,9 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.stats import FilterStats
-from pokupai_lib.kafka.cluster import CONNECT_METRICS_RULES
 from pokupai_lib.monitoring.stack import scrape_config
 from pokupai_lib.recommendations.stats import RecommenderStats
+from pokupai_lib.runtime.jvm import CONNECT_METRICS_RULES
 
 INFRA = LabConfig().paths.infra
 DASHBOARD = INFRA / "grafana" / "pokupai-platform.json"
