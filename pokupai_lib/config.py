@@ -1,20 +1,26 @@
 """The one typed configuration of the lab: profile, paths, versions, ports, principals, topics.
 
-Loaded once by :func:`load_config`. Environment variables prefixed ``LAB_`` (nested with ``__``,
-e.g. ``LAB_PRIMARY__HEAP_MB=768``) and papermill parameters only choose the profile or override a
-value; nothing else in the library writes a port, a topic name or a version a second time.
+Loaded once by :func:`load_config` and frozen: code that needs other settings derives a copy
+with ``model_copy(update=...)`` instead of changing the shared object. Environment variables
+prefixed ``LAB_`` (nested with ``__``, e.g. ``LAB_PRIMARY__HEAP_MB=768``) and papermill
+parameters only choose the profile or override a value; nothing else in the library writes a
+port, a topic name or a version a second time.
 """
 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pokupai_lib.errors import ConfigError
+
 __all__ = [
+    "CLIENT_PRINCIPALS",
+    "PROFILES",
     "AlertReceiverConfig",
     "BanApiConfig",
     "ClientApiConfig",
@@ -29,6 +35,8 @@ __all__ = [
     "LoopbackService",
     "MirrorConfig",
     "MonitoringConfig",
+    "Principal",
+    "Profile",
     "RecommenderConfig",
     "RegistryConfig",
     "TopicSpec",
@@ -38,8 +46,10 @@ __all__ = [
 ]
 
 ClusterName = Literal["primary", "secondary"]
-
-CLIENT_PRINCIPALS: tuple[str, ...] = (
+Profile = Literal["local", "docker"]
+# The designed client principals, one certificate each (DESIGN.md section 5); ``intruder`` has a
+# valid certificate and no grants, for the refusal demos.
+Principal = Literal[
     "admin",
     "shop-publisher",
     "banwords-api",
@@ -49,7 +59,17 @@ CLIENT_PRINCIPALS: tuple[str, ...] = (
     "mirror",
     "recommender",
     "intruder",
-)
+]
+
+CLIENT_PRINCIPALS: tuple[Principal, ...] = get_args(Principal)
+PROFILES: tuple[Profile, ...] = get_args(Profile)
+
+
+class _Frozen(BaseModel):
+    """A part of the configuration: read-only once loaded (derive a changed copy with
+    ``model_copy(update=...)``)."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 def project_root() -> Path:
@@ -57,7 +77,7 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-class Versions(BaseModel):
+class Versions(_Frozen):
     """Every downloaded artifact's version, pinned here and nowhere else."""
 
     kafka: str = "4.3.1"
@@ -73,7 +93,7 @@ class Versions(BaseModel):
     jmx_exporter: str = "1.0.1"
 
 
-class LabPaths(BaseModel):
+class LabPaths(_Frozen):
     """Where the lab keeps its files; all but ``root`` are git-ignored."""
 
     root: Path = Field(default_factory=project_root)
@@ -111,7 +131,7 @@ class LabPaths(BaseModel):
         return self.state / "run"
 
 
-class KafkaNode(BaseModel):
+class KafkaNode(_Frozen):
     """One KRaft node acting as broker and controller."""
 
     node_id: int
@@ -124,11 +144,11 @@ class KafkaNode(BaseModel):
         return f"kafka-{self.node_id}"
 
 
-class ClusterConfig(BaseModel):
+class ClusterConfig(_Frozen):
     """A 3-node KRaft cluster; ``primary`` takes nodes 1–3, ``secondary`` nodes 4–6."""
 
     name: ClusterName
-    nodes: list[KafkaNode]
+    nodes: tuple[KafkaNode, ...]
     heap_mb: int = 512
     ready_timeout_s: float = 120.0
 
@@ -148,29 +168,29 @@ class ClusterConfig(BaseModel):
         raise KeyError(f"cluster {self.name} has no node {node_id}")
 
 
-def _nodes(first_id: int, broker_base: int, controller_base: int) -> list[KafkaNode]:
-    return [
+def _nodes(first_id: int, broker_base: int, controller_base: int) -> tuple[KafkaNode, ...]:
+    return tuple(
         KafkaNode(node_id=first_id + i, broker_port=broker_base + 2 * i,
                   controller_port=controller_base + 2 * i)
         for i in range(3)
-    ]
+    )
 
 
 class PrimaryCluster(ClusterConfig):
     """Nodes 1–3 on the design's primary ports."""
 
     name: ClusterName = "primary"
-    nodes: list[KafkaNode] = Field(default_factory=lambda: _nodes(1, 9093, 9193))
+    nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(1, 9093, 9193))
 
 
 class SecondaryCluster(ClusterConfig):
     """Nodes 4–6 on the design's secondary ports."""
 
     name: ClusterName = "secondary"
-    nodes: list[KafkaNode] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
+    nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
 
 
-class TopicSpec(BaseModel):
+class TopicSpec(_Frozen):
     """A topic as the design defines it."""
 
     name: str
@@ -188,7 +208,7 @@ class TopicSpec(BaseModel):
         }
 
 
-class PrimaryTopics(BaseModel):
+class PrimaryTopics(_Frozen):
     """Names of the primary cluster's topics."""
 
     shop_raw: str = "shop-raw"
@@ -207,7 +227,7 @@ class PrimaryTopics(BaseModel):
         ]
 
 
-class LoopbackService(BaseModel):
+class LoopbackService(_Frozen):
     """A service of the lab listening on loopback: where it is and how long it may take."""
 
     host: str = "127.0.0.1"
@@ -270,7 +290,7 @@ class BanApiConfig(LoopbackService):
     write_timeout_s: float = 5.0
 
 
-class MirrorConfig(BaseModel):
+class MirrorConfig(_Frozen):
     """MirrorMaker 2 in dedicated mode, replicating primary → secondary as principal ``mirror``."""
 
     source: ClusterName = "primary"
@@ -397,7 +417,7 @@ class AlertReceiverConfig(LoopbackService):
     port: int = 6088
 
 
-class MonitoringConfig(BaseModel):
+class MonitoringConfig(_Frozen):
     """JMX exporters, VictoriaMetrics + vmalert, Alertmanager (Debian packages), on loopback."""
 
     host: str = "127.0.0.1"
@@ -416,9 +436,12 @@ class MonitoringConfig(BaseModel):
         return self.jmx_base_port + node_id
 
 
-class KsqlDbConfig(BaseModel):
-    """ksqlDB, in the docker profile only: where its REST API is (None: not configured)."""
+class KsqlDbConfig(_Frozen):
+    """ksqlDB, a container of the docker profile: where its REST API is."""
 
+    host: str = "localhost"
+    port: int = 8088
+    # Set to use a ksqlDB server in any profile; unset, the docker profile's container is used.
     url: str | None = None
     push_query_limit: int = 10
 
@@ -426,9 +449,9 @@ class KsqlDbConfig(BaseModel):
 class LabConfig(BaseSettings):
     """The whole lab's settings; see the module docstring for overrides."""
 
-    model_config = SettingsConfigDict(env_prefix="LAB_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="LAB_", env_nested_delimiter="__", frozen=True)
 
-    profile: Literal["local", "docker"] = "local"
+    profile: Profile = "local"
     paths: LabPaths = Field(default_factory=LabPaths)
     versions: Versions = Field(default_factory=Versions)
     primary: PrimaryCluster = Field(default_factory=PrimaryCluster)
@@ -445,7 +468,7 @@ class LabConfig(BaseSettings):
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     alert_receiver: AlertReceiverConfig = Field(default_factory=AlertReceiverConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-    principals: tuple[str, ...] = CLIENT_PRINCIPALS
+    principals: tuple[Principal, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30
     service_stop_timeout_s: float = 30.0
@@ -464,11 +487,35 @@ class LabConfig(BaseSettings):
         """The primary topics MirrorMaker 2 copies to the secondary."""
         return (self.topics.shop_clear, self.topics.client_searches)
 
+    @property
+    def ksqldb_url(self) -> str | None:
+        """The ksqlDB REST API: ``ksqldb.url`` when set, else the docker profile's container;
+        None in the local profile (the recommendations run in Quix there)."""
+        if self.ksqldb.url is not None:
+            return self.ksqldb.url
+        if self.profile == "docker":
+            return f"http://{self.ksqldb.host}:{self.ksqldb.port}"
+        return None
+
     def cluster(self, name: ClusterName) -> ClusterConfig:
         return self.primary if name == "primary" else self.secondary
 
 
-@lru_cache(maxsize=1)
-def load_config() -> LabConfig:
-    """The lab configuration, read once from defaults and ``LAB_*`` variables."""
-    return LabConfig()
+@lru_cache(maxsize=4)
+def load_config(profile: str | None = None) -> LabConfig:
+    """The lab configuration, read once from defaults and ``LAB_*`` variables.
+
+    Args:
+        profile: ``local`` or ``docker`` (a notebook passes its ``profile`` parameter); None
+            takes ``LAB_PROFILE``, else ``local``. Given, it wins over ``LAB_PROFILE``.
+
+    Raises:
+        ConfigError: an unknown profile or an invalid ``LAB_*`` value.
+    """
+    if profile is not None and profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    try:
+        return LabConfig() if profile is None else LabConfig(profile=profile)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid lab configuration (check the LAB_* variables; profile is "
+                          f"one of {', '.join(PROFILES)}): {exc}") from exc

@@ -1,8 +1,23 @@
 from __future__ import annotations
 
-import pytest
+import subprocess
+from collections.abc import Iterator
 
+import pytest
+from pydantic import ValidationError
+
+from pokupai_lib import lab
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.errors import ConfigError, LabError, ProfileUnavailableError
+from pokupai_lib.runtime import profiles
+
+
+@pytest.fixture
+def fresh_load_config() -> Iterator[None]:
+    """load_config reads the environment afresh in the test and is cleared again after it."""
+    load_config.cache_clear()
+    yield
+    load_config.cache_clear()
 
 
 def test_every_port_is_distinct() -> None:
@@ -56,3 +71,87 @@ def test_load_config_is_loaded_once() -> None:
 def test_node_lookup_names_the_cluster() -> None:
     with pytest.raises(KeyError, match="primary has no node 4"):
         LabConfig().primary.node(4)
+
+
+def test_the_config_and_its_parts_are_frozen() -> None:
+    cfg = LabConfig()
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.profile = "docker"  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.primary.heap_mb = 1024  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.primary.nodes[0].broker_port = 1  # type: ignore[misc]
+    assert isinstance(cfg.primary.nodes, tuple)
+
+
+def test_a_changed_copy_leaves_the_original_alone() -> None:
+    cfg = LabConfig()
+    bigger = cfg.model_copy(update={"primary": cfg.primary.model_copy(update={"heap_mb": 1024})})
+    assert (bigger.primary.heap_mb, cfg.primary.heap_mb) == (1024, 512)
+
+
+@pytest.mark.usefixtures("fresh_load_config")
+def test_load_config_takes_the_profile_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAB_PROFILE", raising=False)
+    assert load_config().profile == "local"
+    assert load_config(profile="docker").profile == "docker"
+    assert load_config(profile="local").profile == "local"
+
+
+@pytest.mark.usefixtures("fresh_load_config")
+def test_load_config_takes_the_profile_from_lab_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_PROFILE", "docker")
+    assert load_config().profile == "docker"
+    assert load_config(profile="local").profile == "local"  # the notebook's parameter wins
+
+
+@pytest.mark.usefixtures("fresh_load_config")
+def test_an_unknown_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match=r"unknown profile 'cloud': choose one of local, docker"):
+        load_config(profile="cloud")
+    monkeypatch.setenv("LAB_PROFILE", "cloud")
+    with pytest.raises(ConfigError, match="profile is one of local, docker"):
+        load_config()
+
+
+def test_ksqldb_is_the_docker_profiles_container_unless_a_url_is_set() -> None:
+    assert LabConfig(profile="local").ksqldb_url is None
+    assert LabConfig(profile="docker").ksqldb_url == "http://localhost:8088"
+    assert LabConfig(profile="local", ksqldb={"url": "http://ksql:8088"}).ksqldb_url == (
+        "http://ksql:8088")
+
+
+def test_the_local_profile_does_not_ask_for_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_docker(*_a: object, **_k: object) -> None:
+        raise AssertionError("docker was asked for in the local profile")
+
+    monkeypatch.setattr(profiles, "docker_engine_problem", no_docker)
+    profiles.require_profile(LabConfig(profile="local"))
+
+
+def test_docker_profile_without_a_docker_command_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles.shutil, "which", lambda _name: None)
+    with pytest.raises(ProfileUnavailableError, match=r"needs a Docker engine.*not on PATH"):
+        profiles.require_profile(LabConfig(profile="docker"))
+
+
+def test_docker_profile_without_an_engine_is_refused_by_bootstrap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(profiles.subprocess, "run", lambda *_a, **_k: subprocess.CompletedProcess(
+        [], 1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n"))
+
+    def must_not_run() -> None:
+        raise AssertionError("bootstrap went on without a Docker engine")
+
+    monkeypatch.setattr(lab, "find_problems", must_not_run)
+    with pytest.raises(LabError, match="Cannot connect to the Docker daemon"):
+        lab.bootstrap(LabConfig(profile="docker"))
+
+
+def test_docker_profile_with_an_engine_passes_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(profiles.subprocess, "run",
+                        lambda *_a, **_k: subprocess.CompletedProcess([], 0, "29.1.2\n", ""))
+    profiles.require_profile(LabConfig(profile="docker"))
