@@ -28,7 +28,7 @@ from confluent_kafka import (
 )
 
 from pokupai_lib.bans.rules import BanKind, BanList, normalize_term
-from pokupai_lib.config import LabConfig
+from pokupai_lib.config import LabConfig, Principal
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import ReadProgress, end_offsets
 
@@ -114,7 +114,7 @@ def apply_ban_record(bans: BanList, key: bytes | None, value: bytes | None) -> s
 class BanTopic:
     """Writes entries and tombstones to ``ban-words`` and reads the topic into a BanList."""
 
-    def __init__(self, cfg: LabConfig, principal: str = "banwords-api") -> None:
+    def __init__(self, cfg: LabConfig, principal: Principal = "banwords-api") -> None:
         self.cfg = cfg
         self.topic = cfg.topics.ban_words
         self.principal = principal

@@ -19,7 +19,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.errors import ClusterError
 
 __all__ = ["AclGrant", "AclKey", "acls_frame", "current_acls", "designed_acls", "ensure_acls",
@@ -38,7 +38,7 @@ LITERAL, PREFIXED = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 class AclGrant:
     """Operations a principal may perform on one resource pattern."""
 
-    principal: str
+    principal: Principal
     resource_type: ResourceType
     name: str
     operations: tuple[AclOperation, ...]

@@ -8,7 +8,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.kafka.clients import client_config
 
 __all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
@@ -58,7 +58,7 @@ class ReadProgress:
         return not self.pending
 
 
-def _consumer(cfg: LabConfig, cluster: ClusterName, principal: str) -> Consumer:
+def _consumer(cfg: LabConfig, cluster: ClusterName, principal: Principal) -> Consumer:
     return Consumer(client_config(cfg, cluster, principal, **{
         "group.id": f"{principal}.reader", "enable.auto.commit": False,
         "isolation.level": "read_committed", "enable.partition.eof": True}))
@@ -86,7 +86,7 @@ def leadership_moving(error: KafkaError) -> bool:
 
 
 def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
-                principal: str = "admin", attempts: int = 8) -> dict[int, int]:
+                principal: Principal = "admin", attempts: int = 8) -> dict[int, int]:
     """The next offset of every partition of ``topic`` (read_committed: the stable end).
     NOT_LEADER while leadership moves is retried with a new consumer: librdkafka neither
     retries this call nor refreshes the stale leader it asked."""
@@ -107,7 +107,7 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
 
 
 def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
-               cluster: ClusterName = "primary", principal: str = "admin",
+               cluster: ClusterName = "primary", principal: Principal = "admin",
                timeout_s: float = 60.0) -> list[Record]:
     """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
     ends = end_offsets(cfg, topic, cluster, principal)
