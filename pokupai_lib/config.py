@@ -39,6 +39,7 @@ __all__ = [
     "Profile",
     "RecommenderConfig",
     "RegistryConfig",
+    "TopicLayout",
     "TopicSpec",
     "Versions",
     "load_config",
@@ -190,13 +191,23 @@ class SecondaryCluster(ClusterConfig):
     nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
 
 
-class TopicSpec(_Frozen):
-    """A topic as the design defines it."""
+class TopicLayout(_Frozen):
+    """Partitions, replication factor and min ISR: the design's for every topic of the lab,
+    the brokers' defaults and the internal topics of Kafka, Connect and MirrorMaker 2 too."""
 
-    name: str
     partitions: int = 3
     replication_factor: int = 3
     min_insync_replicas: int = 2
+
+    def spec(self, name: str, compacted: bool = False) -> TopicSpec:
+        """The topic ``name`` with this layout."""
+        return TopicSpec(name=name, compacted=compacted, **self.model_dump())
+
+
+class TopicSpec(TopicLayout):
+    """A topic as the design defines it (build it with :meth:`TopicLayout.spec`)."""
+
+    name: str
     compacted: bool = False
 
     @property
@@ -209,21 +220,23 @@ class TopicSpec(_Frozen):
 
 
 class PrimaryTopics(_Frozen):
-    """Names of the primary cluster's topics."""
+    """Names of the primary cluster's topics, and the layout of every topic of the lab."""
 
     shop_raw: str = "shop-raw"
     shop_clear: str = "shop-clear"
     ban_words: str = "ban-words"
     shop_dlq: str = "shop-dlq"
     client_searches: str = "client-searches"
+    layout: TopicLayout = Field(default_factory=TopicLayout)
 
     def specs(self) -> list[TopicSpec]:
+        """The primary's topics as :func:`~pokupai_lib.kafka.topics.ensure_topics` makes them."""
         return [
-            TopicSpec(name=self.shop_raw),
-            TopicSpec(name=self.shop_clear),
-            TopicSpec(name=self.ban_words, compacted=True),
-            TopicSpec(name=self.shop_dlq),
-            TopicSpec(name=self.client_searches),
+            self.layout.spec(self.shop_raw),
+            self.layout.spec(self.shop_clear),
+            self.layout.spec(self.ban_words, compacted=True),
+            self.layout.spec(self.shop_dlq),
+            self.layout.spec(self.client_searches),
         ]
 
 
@@ -403,12 +416,13 @@ class RecommenderConfig(LoopbackService):
         """Fixed, so a restarted process fences its killed predecessor at once."""
         return f"{self.consumer_group}-0"
 
-    def topic_specs(self) -> list[TopicSpec]:
-        """The topics the lab creates for it on the secondary (Quix creates its internal ones)."""
-        return [TopicSpec(name=self.products_by_category, compacted=True),
-                TopicSpec(name=self.searches_with_products),
-                TopicSpec(name=self.dead_letters),
-                TopicSpec(name=self.hop_topic)]
+    def topic_specs(self, layout: TopicLayout) -> list[TopicSpec]:
+        """The topics the lab creates for it on the secondary (Quix creates its internal ones),
+        with the lab's ``layout`` (``cfg.topics.layout``)."""
+        return [layout.spec(self.products_by_category, compacted=True),
+                layout.spec(self.searches_with_products),
+                layout.spec(self.dead_letters),
+                layout.spec(self.hop_topic)]
 
 
 class AlertReceiverConfig(LoopbackService):

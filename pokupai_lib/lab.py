@@ -160,7 +160,8 @@ def start_search(cfg: LabConfig) -> dict[str, Any]:
 def start_recommendations(cfg: LabConfig) -> int:
     """The recommender's topics on the secondary (its internal ones it creates), then the
     recommender itself."""
-    ensure_topics(admin_client(cfg, cfg.mirror.target), cfg.recommender.topic_specs())
+    ensure_topics(admin_client(cfg, cfg.mirror.target),
+                  cfg.recommender.topic_specs(cfg.topics.layout))
     return start_recommender(cfg, lab_supervisor(cfg))
 
 

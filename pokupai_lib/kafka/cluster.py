@@ -59,6 +59,8 @@ def _node_dir(cfg: LabConfig, cluster: ClusterName, node: KafkaNode) -> Path:
 
 def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> dict[str, str]:
     """The broker+controller configuration of one node: mTLS everywhere, ACLs enforced."""
+    layout = cfg.topics.layout
+    rf, min_isr = str(layout.replication_factor), str(layout.min_insync_replicas)
     return {
         "process.roles": "broker,controller",
         "node.id": str(node.node_id),
@@ -76,14 +78,14 @@ def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> 
         "allow.everyone.if.no.acl.found": "false",
         "super.users": ";".join(cfg.super_users),
         "log.dirs": str(_node_dir(cfg, cluster.name, node) / "data"),
-        "num.partitions": "3",
-        "default.replication.factor": "3",
-        "min.insync.replicas": "2",
-        "offsets.topic.replication.factor": "3",
-        "transaction.state.log.replication.factor": "3",
-        "transaction.state.log.min.isr": "2",
-        "share.coordinator.state.topic.replication.factor": "3",
-        "share.coordinator.state.topic.min.isr": "2",
+        "num.partitions": str(layout.partitions),
+        "default.replication.factor": rf,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": rf,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": min_isr,
         "unclean.leader.election.enable": "false",
         "auto.create.topics.enable": "false",
         "group.initial.rebalance.delay.ms": "0",

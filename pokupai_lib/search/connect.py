@@ -56,9 +56,8 @@ def worker_properties(cfg: LabConfig) -> dict[str, str]:
         "config.storage.topic": configs,
         "offset.storage.topic": offsets,
         "status.storage.topic": status,
-        "config.storage.replication.factor": "3",
-        "offset.storage.replication.factor": "3",
-        "status.storage.replication.factor": "3",
+        **{f"{kind}.storage.replication.factor": str(cfg.topics.layout.replication_factor)
+           for kind in ("config", "offset", "status")},
         "key.converter": "org.apache.kafka.connect.storage.StringConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",

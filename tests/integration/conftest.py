@@ -50,14 +50,16 @@ def admin(cfg: LabConfig) -> AdminClient:
 
 
 @pytest.fixture
-def fresh_topic(admin: AdminClient) -> Iterator[Callable[..., str]]:
-    """A factory of uniquely named RF 3, min ISR 2 topics, deleted after the test."""
+def fresh_topic(cfg: LabConfig, admin: AdminClient) -> Iterator[Callable[..., str]]:
+    """A factory of uniquely named topics with the lab's replication factor and min ISR
+    (3 and 2), deleted after the test."""
     made: list[str] = []
+    layout = cfg.topics.layout
 
     def make(partitions: int = 1) -> str:
         name = f"it-{uuid.uuid4().hex[:10]}"
-        admin.create_topics([NewTopic(name, partitions, 3, config={
-            "min.insync.replicas": "2"})])[name].result()
+        admin.create_topics([NewTopic(name, partitions, layout.replication_factor, config={
+            "min.insync.replicas": str(layout.min_insync_replicas)})])[name].result()
         made.append(name)
         return name
 

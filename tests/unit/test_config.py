@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from pokupai_lib import lab
-from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.config import LabConfig, LabPaths, load_config
 from pokupai_lib.errors import ConfigError, LabError, ProfileUnavailableError
+from pokupai_lib.kafka.cluster import node_properties
+from pokupai_lib.mirroring.mirror_maker import mirror_properties
 from pokupai_lib.runtime import profiles
+from pokupai_lib.search.connect import worker_properties
 
 
 @pytest.fixture
@@ -155,3 +159,18 @@ def test_docker_profile_with_an_engine_passes_the_check(monkeypatch: pytest.Monk
     monkeypatch.setattr(profiles.subprocess, "run",
                         lambda *_a, **_k: subprocess.CompletedProcess([], 0, "29.1.2\n", ""))
     profiles.require_profile(LabConfig(profile="docker"))
+
+
+def test_one_topic_layout_sets_every_replication_factor_and_min_isr(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LAB_TOPICS__LAYOUT__REPLICATION_FACTOR", "1")
+    monkeypatch.setenv("LAB_TOPICS__LAYOUT__MIN_INSYNC_REPLICAS", "1")
+    cfg = LabConfig(paths=LabPaths(root=tmp_path))
+    specs = [*cfg.topics.specs(), *cfg.recommender.topic_specs(cfg.topics.layout)]
+    assert {(s.replication_factor, s.configs["min.insync.replicas"]) for s in specs} == {(1, "1")}
+    broker = node_properties(cfg, cfg.primary, cfg.primary.nodes[0])
+    worker, mirror = worker_properties(cfg), mirror_properties(cfg)
+    every = [value for props in (broker, worker, mirror) for key, value in props.items()
+             if key.endswith(("replication.factor", "min.isr", "min.insync.replicas"))]
+    assert len(every) == 7 + 3 + 7  # the broker's, Connect's and MirrorMaker 2's
+    assert set(every) == {"1"}
