@@ -39,6 +39,7 @@ __all__ = [
     "Profile",
     "RecommenderConfig",
     "RegistryConfig",
+    "Timeouts",
     "TopicLayout",
     "TopicSpec",
     "Versions",
@@ -450,6 +451,24 @@ class MonitoringConfig(_Frozen):
         return self.jmx_base_port + node_id
 
 
+class Timeouts(_Frozen):
+    """The platform-wide waits, in seconds; a function's ``timeout_s`` argument overrides one."""
+
+    # One HTTP request to a lab service (ban-words API, client API, VictoriaMetrics, vmalert).
+    # The ban-words API keeps a commit and an abort together under this (ban_api.write_timeout_s).
+    http_s: float = 15.0
+    # One Kafka metadata or offsets request (topics, watermarks, the cluster's brokers).
+    kafka_call_s: float = 15.0
+    # Reading a topic from a start to the end offsets taken at the call (read_range, ban-words).
+    read_s: float = 60.0
+    # A cluster or service settling after a start or a fault: brokers registered, ISRs full
+    # again, a connector RUNNING, every scrape target up.
+    settle_s: float = 90.0
+    # A stage catching up with what was published before the call: the filter, MirrorMaker 2,
+    # the index, the recommender, a product through every stage.
+    catch_up_s: float = 180.0
+
+
 class KsqlDbConfig(_Frozen):
     """ksqlDB, a container of the docker profile: where its REST API is."""
 
@@ -482,6 +501,7 @@ class LabConfig(BaseSettings):
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     alert_receiver: AlertReceiverConfig = Field(default_factory=AlertReceiverConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
     principals: tuple[Principal, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30

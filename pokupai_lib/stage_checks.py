@@ -51,11 +51,12 @@ def wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float =
     return product
 
 
-def probe_every_stage(cfg: LabConfig, timeout_s: float = 180.0) -> StageProbe:
+def probe_every_stage(cfg: LabConfig, timeout_s: float | None = None) -> StageProbe:
     """Publish one new product with a word no other product has, wait until the client API
     finds it (filter → MirrorMaker 2 → Connect → Elasticsearch), then search that word as a
     new client and wait for its recommendation (recommender), which must name the product's
     category. Raises LabError naming the stage that did not answer in ``timeout_s``."""
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     token = f"probe{uuid.uuid4().hex[:10]}"
     product = dict(generate_catalog(1, seed=7, banned_share=0.0,
                                     first_id=int(time.time() * 1000) % 10**12).products[0])

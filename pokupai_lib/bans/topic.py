@@ -145,13 +145,14 @@ class BanTopic:
         """Write a tombstone for the entry (acks=all, not transactional)."""
         self._produce(*tombstone_record(term, kind))
 
-    def load(self, bans: BanList, timeout_s: float = 30.0) -> int:
+    def load(self, bans: BanList, timeout_s: float | None = None) -> int:
         """Read the whole topic from the beginning into ``bans``; return records applied.
 
         Raises:
             TimeoutError: the topic was not read to its end within ``timeout_s``.
             KafkaException: a fatal consumer error.
         """
+        timeout_s = self.cfg.timeouts.read_s if timeout_s is None else timeout_s
         consumer = self._consumer()
         try:
             return self._read_to_end(consumer, bans, timeout_s)
@@ -161,7 +162,7 @@ class BanTopic:
     def load_and_follow(self, bans: BanList, stop: threading.Event,
                         on_error: Callable[[str], None],
                         on_death: Callable[[BaseException], None],
-                        timeout_s: float = 30.0) -> threading.Thread:
+                        timeout_s: float | None = None) -> threading.Thread:
         """Load the whole topic into ``bans``, then keep it current in a daemon thread.
 
         The follower goes on with the consumer that loaded, from exactly where the load
@@ -183,6 +184,7 @@ class BanTopic:
             TimeoutError: the load did not reach the end within ``timeout_s``.
             KafkaException: a fatal consumer error during the load.
         """
+        timeout_s = self.cfg.timeouts.read_s if timeout_s is None else timeout_s
         consumer = self._consumer()
         try:
             self._read_to_end(consumer, bans, timeout_s)

@@ -76,12 +76,13 @@ def _committed_offsets(admin: AdminClient, cfg: LabConfig) -> dict[int, int]:
             if tp.topic == cfg.topics.shop_raw}
 
 
-def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
+def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the filter has committed everything in ``shop-raw`` now; return its stats.
 
     Compares the filter group's committed offsets (they commit with each transaction) to the
     end offsets of ``shop-raw`` taken at the call, so what was published before is done.
     """
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     target = end_offsets(cfg, cfg.topics.shop_raw)
     admin = admin_client(cfg)
     deadline = time.monotonic() + timeout_s

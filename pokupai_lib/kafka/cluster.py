@@ -197,8 +197,9 @@ def _prepare_node(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode,
 
 
 def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,
-                     timeout_s: float = 90.0) -> list[int]:
+                     timeout_s: float | None = None) -> list[int]:
     """Wait until the cluster's metadata lists ``count`` brokers; return their ids."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     admin = admin_client(cfg, cluster)
     deadline = time.monotonic() + timeout_s
     seen: list[int] = []
@@ -265,11 +266,12 @@ def start_node(cfg: LabConfig, cluster: ClusterName, node_id: int,
 
 
 def restore_preferred_leaders(cfg: LabConfig, cluster: ClusterName,
-                              timeout_s: float = 90.0) -> int:
+                              timeout_s: float | None = None) -> int:
     """After a broker restart: wait until every partition's ISR is full again, then elect
     the preferred leaders at once, so leadership does not move minutes later (the
     controller's imbalance check) under a client that cached the old leader. Returns how
     many partitions changed leader."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     admin = admin_client(cfg, cluster)
     deadline = time.monotonic() + timeout_s
     lagging = _partitions_with_short_isr(admin)

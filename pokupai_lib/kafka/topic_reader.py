@@ -93,9 +93,9 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
     for attempt in range(attempts):
         consumer = _consumer(cfg, cluster, principal)
         try:
-            meta = consumer.list_topics(topic, timeout=15).topics[topic]
+            meta = consumer.list_topics(topic, timeout=cfg.timeouts.kafka_call_s).topics[topic]
             return {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p),
-                                                          timeout=15)[1])
+                                                          timeout=cfg.timeouts.kafka_call_s)[1])
                     for p in meta.partitions}
         except KafkaException as exc:
             if attempt == attempts - 1 or not leadership_moving(exc.args[0]):
@@ -108,8 +108,9 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
 
 def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
                cluster: ClusterName = "primary", principal: Principal = "admin",
-               timeout_s: float = 60.0) -> list[Record]:
+               timeout_s: float | None = None) -> list[Record]:
     """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
+    timeout_s = cfg.timeouts.read_s if timeout_s is None else timeout_s
     ends = end_offsets(cfg, topic, cluster, principal)
     begin = {p: (start or {}).get(p, 0) for p in ends}
     progress = ReadProgress({p: end for p, end in ends.items() if begin[p] < end})

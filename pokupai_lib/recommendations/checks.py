@@ -46,9 +46,10 @@ def recommender_stats(cfg: LabConfig) -> dict[str, Any]:
     return stats
 
 
-def wait_until_caught_up(cfg: LabConfig, timeout_s: float = 180.0) -> dict[str, int]:
+def wait_until_caught_up(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, int]:
     """Wait until the recommender has committed everything in its inputs and its own
     repartition topics; return the lag per topic."""
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     while True:
         lag: dict[str, int] = recommender_stats(cfg).get("lag") or {}

@@ -196,9 +196,10 @@ def restart_failed_tasks(cfg: LabConfig, name: str) -> None:
         _raise_for(response, f"restarting connector {name}")
 
 
-def wait_until_running(cfg: LabConfig, name: str, timeout_s: float = 90.0) -> dict[str, Any]:
+def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the connector and all its tasks are RUNNING; raise with the trace if one
     FAILED or time runs out."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     status: dict[str, Any] = {}
     while time.monotonic() < deadline:

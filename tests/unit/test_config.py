@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from pokupai_lib import lab
+from pokupai_lib.bans.client import BanApiClient
+from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig, LabPaths, load_config
 from pokupai_lib.errors import ConfigError, LabError, ProfileUnavailableError
 from pokupai_lib.kafka.cluster import node_properties
@@ -174,3 +176,13 @@ def test_one_topic_layout_sets_every_replication_factor_and_min_isr(
              if key.endswith(("replication.factor", "min.isr", "min.insync.replicas"))]
     assert len(every) == 7 + 3 + 7  # the broker's, Connect's and MirrorMaker 2's
     assert set(every) == {"1"}
+
+
+def test_the_lab_http_clients_wait_as_long_as_the_config_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LabConfig().timeouts.http_s == 15.0
+    monkeypatch.setenv("LAB_TIMEOUTS__HTTP_S", "4.5")
+    cfg = LabConfig()
+    assert ClientApiClient(cfg).http.timeout.read == 4.5
+    assert ClientApiClient(cfg, timeout_s=2.0).http.timeout.read == 2.0
+    assert BanApiClient(cfg).http.timeout.read == 4.5
