@@ -132,6 +132,10 @@ class LabPaths(_Frozen):
     def pids(self) -> Path:
         return self.state / "run"
 
+    def log(self, service: str) -> Path:
+        """The log file of a supervised service (``kafka-*`` names the brokers' logs)."""
+        return self.logs / f"{service}.log"
+
 
 class KafkaNode(_Frozen):
     """One KRaft node acting as broker and controller."""

@@ -28,6 +28,7 @@ class ClientApiClient:
     """Calls ``/search``, ``/products/{id}``, ``/recommendations/{id}`` and ``/health``."""
 
     def __init__(self, cfg: LabConfig, timeout_s: float | None = None) -> None:
+        self.cfg = cfg
         self.http = httpx.Client(base_url=cfg.client_api.url,
                                  timeout=cfg.timeouts.http_s if timeout_s is None else timeout_s)
 

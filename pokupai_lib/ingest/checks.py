@@ -104,7 +104,7 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
             return _settled(cfg, stats)
         time.sleep(0.3)
     raise LabError(f"the filter did not catch up within {timeout_s:.0f} s; "
-                   "see .lab/logs/filter.log")
+                   f"see {cfg.paths.log('filter')}")
 
 
 def _settled(cfg: LabConfig, stats: dict[str, Any], wait_s: float = 3.0) -> dict[str, Any]:

@@ -214,7 +214,7 @@ def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,
             last_error = str(exc)
         time.sleep(1.0)
     raise ClusterError(f"{cluster}: only brokers {seen} registered after {timeout_s:.0f} s "
-                       f"(last error: {last_error}); see .lab/logs/kafka-*.log")
+                       f"(last error: {last_error}); see {cfg.paths.log('kafka-*')}")
 
 
 def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) -> str:
@@ -281,7 +281,7 @@ def restore_preferred_leaders(cfg: LabConfig, cluster: ClusterName,
     if lagging:
         raise ClusterError(f"{cluster}: {len(lagging)} partitions still under-replicated "
                            f"{timeout_s:.0f} s after the restart (e.g. {lagging[0]}); "
-                           "see .lab/logs/kafka-*.log")
+                           f"see {cfg.paths.log('kafka-*')}")
     results = admin.elect_leaders(ElectionType.PREFERRED, None).result()
     failures = {f"{tp.topic}-{tp.partition}": str(err) for tp, err in results.items()
                 if err is not None and err.args[0].code() != KafkaError.ELECTION_NOT_NEEDED}

@@ -83,7 +83,7 @@ def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFr
         if time.monotonic() > deadline:
             behind = {t: n - _target_total(cfg, t) for t, n in expected.items()}
             raise ClusterError(f"MirrorMaker 2 has not caught up after {timeout_s:.0f} s "
-                               f"(records behind: {behind}); see .lab/logs/mirror-maker.log")
+                               f"(records behind: {behind}); see {cfg.paths.log('mirror-maker')}")
         time.sleep(0.5)
     return mirror_report(cfg)
 

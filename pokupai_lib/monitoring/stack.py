@@ -199,7 +199,7 @@ def wait_for_targets(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataF
         if time.monotonic() > deadline:
             raise LabError(f"not scraped successfully within {timeout_s:.0f} s: "
                            f"{', '.join(sorted(expected - up))}; see "
-                           ".lab/logs/victoria-metrics.log")
+                           f"{cfg.paths.log('victoria-metrics')}")
         time.sleep(1.0)
 
 
@@ -229,4 +229,4 @@ def wait_for_alert(cfg: LabConfig, alert: str, status: str, since: str,
                 return note
         time.sleep(1.0)
     raise LabError(f"no {status} {alert} notification {labels or ''} within {timeout_s:.0f} s; "
-                   "see .lab/logs/vmalert.log and .lab/logs/alertmanager.log")
+                   f"see {cfg.paths.log('vmalert')} and {cfg.paths.log('alertmanager')}")

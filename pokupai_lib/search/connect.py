@@ -217,4 +217,4 @@ def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None
             return status
         time.sleep(1.0)
     raise ConnectorError(f"connector {name} not RUNNING after {timeout_s:.0f} s: {status}; "
-                         "see .lab/logs/kafka-connect.log")
+                         f"see {cfg.paths.log(CONNECT_SERVICE)}")

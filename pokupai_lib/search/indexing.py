@@ -43,7 +43,7 @@ def wait_for_index(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, 
             raise SearchIndexError(
                 f"index {cfg.elastic.index} has {count} documents, {len(expected)} expected, "
                 f"after {timeout_s:.0f} s; connector:\n{state.to_string(index=False)}\n"
-                "see .lab/logs/kafka-connect.log")
+                f"see {cfg.paths.log('kafka-connect')}")
         time.sleep(0.5)
         count = index_count(cfg)
     return expected

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,11 @@ from pokupai_lib import lab
 from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig, LabPaths, load_config
-from pokupai_lib.errors import ConfigError, LabError, ProfileUnavailableError
+from pokupai_lib.errors import ConfigError, ConnectorError, LabError, ProfileUnavailableError
 from pokupai_lib.kafka.cluster import node_properties
 from pokupai_lib.mirroring.mirror_maker import mirror_properties
 from pokupai_lib.runtime import profiles
-from pokupai_lib.search.connect import worker_properties
+from pokupai_lib.search.connect import wait_until_running, worker_properties
 
 
 @pytest.fixture
@@ -186,3 +187,9 @@ def test_the_lab_http_clients_wait_as_long_as_the_config_says(
     assert ClientApiClient(cfg).http.timeout.read == 4.5
     assert ClientApiClient(cfg, timeout_s=2.0).http.timeout.read == 2.0
     assert BanApiClient(cfg).http.timeout.read == 4.5
+
+
+def test_messages_name_the_log_under_the_configured_state_dir(tmp_cfg: LabConfig) -> None:
+    assert tmp_cfg.paths.log("filter") == tmp_cfg.paths.root / ".lab" / "logs" / "filter.log"
+    with pytest.raises(ConnectorError, match=re.escape(str(tmp_cfg.paths.log("kafka-connect")))):
+        wait_until_running(tmp_cfg, "products-es-sink", timeout_s=0)
