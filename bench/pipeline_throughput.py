@@ -38,8 +38,9 @@ def kafka_perf(cfg: LabConfig, count: int, record_size: int) -> tuple[float, flo
     """Records/s of Kafka's producer and consumer perf tools (acks=all) on the TLS cluster."""
     admin = admin_client(cfg)
     if PERF_TOPIC not in admin.list_topics(timeout=15).topics:
-        admin.create_topics([NewTopic(PERF_TOPIC, 3, 3, config={"min.insync.replicas": "2"})])[
-            PERF_TOPIC].result()
+        spec = cfg.topics.layout.spec(PERF_TOPIC)
+        admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication_factor,
+                                      config=spec.configs)])[PERF_TOPIC].result()
         time.sleep(2)
     props = str(jvm_client_properties(cfg, "admin"))
     servers = cfg.primary.bootstrap_servers

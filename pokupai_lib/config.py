@@ -1,20 +1,26 @@
 """The one typed configuration of the lab: profile, paths, versions, ports, principals, topics.
 
-Loaded once by :func:`load_config`. Environment variables prefixed ``LAB_`` (nested with ``__``,
-e.g. ``LAB_PRIMARY__HEAP_MB=768``) and papermill parameters only choose the profile or override a
-value; nothing else in the library writes a port, a topic name or a version a second time.
+Loaded once by :func:`load_config` and frozen: code that needs other settings derives a copy
+with ``model_copy(update=...)`` instead of changing the shared object. Environment variables
+prefixed ``LAB_`` (nested with ``__``, e.g. ``LAB_PRIMARY__HEAP_MB=768``) and papermill
+parameters only choose the profile or override a value; nothing else in the library writes a
+port, a topic name or a version a second time.
 """
 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pokupai_lib.errors import ConfigError
+
 __all__ = [
+    "CLIENT_PRINCIPALS",
+    "PROFILES",
     "AlertReceiverConfig",
     "BanApiConfig",
     "ClientApiConfig",
@@ -29,8 +35,12 @@ __all__ = [
     "LoopbackService",
     "MirrorConfig",
     "MonitoringConfig",
+    "Principal",
+    "Profile",
     "RecommenderConfig",
     "RegistryConfig",
+    "Timeouts",
+    "TopicLayout",
     "TopicSpec",
     "Versions",
     "load_config",
@@ -38,8 +48,10 @@ __all__ = [
 ]
 
 ClusterName = Literal["primary", "secondary"]
-
-CLIENT_PRINCIPALS: tuple[str, ...] = (
+Profile = Literal["local", "docker"]
+# The designed client principals, one certificate each (DESIGN.md section 5); ``intruder`` has a
+# valid certificate and no grants, for the refusal demos.
+Principal = Literal[
     "admin",
     "shop-publisher",
     "banwords-api",
@@ -49,7 +61,17 @@ CLIENT_PRINCIPALS: tuple[str, ...] = (
     "mirror",
     "recommender",
     "intruder",
-)
+]
+
+CLIENT_PRINCIPALS: tuple[Principal, ...] = get_args(Principal)
+PROFILES: tuple[Profile, ...] = get_args(Profile)
+
+
+class _Frozen(BaseModel):
+    """A part of the configuration: read-only once loaded (derive a changed copy with
+    ``model_copy(update=...)``)."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 def project_root() -> Path:
@@ -57,7 +79,7 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-class Versions(BaseModel):
+class Versions(_Frozen):
     """Every downloaded artifact's version, pinned here and nowhere else."""
 
     kafka: str = "4.3.1"
@@ -73,7 +95,7 @@ class Versions(BaseModel):
     jmx_exporter: str = "1.0.1"
 
 
-class LabPaths(BaseModel):
+class LabPaths(_Frozen):
     """Where the lab keeps its files; all but ``root`` are git-ignored."""
 
     root: Path = Field(default_factory=project_root)
@@ -110,8 +132,12 @@ class LabPaths(BaseModel):
     def pids(self) -> Path:
         return self.state / "run"
 
+    def log(self, service: str) -> Path:
+        """The log file of a supervised service (``kafka-*`` names the brokers' logs)."""
+        return self.logs / f"{service}.log"
 
-class KafkaNode(BaseModel):
+
+class KafkaNode(_Frozen):
     """One KRaft node acting as broker and controller."""
 
     node_id: int
@@ -124,11 +150,11 @@ class KafkaNode(BaseModel):
         return f"kafka-{self.node_id}"
 
 
-class ClusterConfig(BaseModel):
+class ClusterConfig(_Frozen):
     """A 3-node KRaft cluster; ``primary`` takes nodes 1–3, ``secondary`` nodes 4–6."""
 
     name: ClusterName
-    nodes: list[KafkaNode]
+    nodes: tuple[KafkaNode, ...]
     heap_mb: int = 512
     ready_timeout_s: float = 120.0
 
@@ -148,35 +174,45 @@ class ClusterConfig(BaseModel):
         raise KeyError(f"cluster {self.name} has no node {node_id}")
 
 
-def _nodes(first_id: int, broker_base: int, controller_base: int) -> list[KafkaNode]:
-    return [
+def _nodes(first_id: int, broker_base: int, controller_base: int) -> tuple[KafkaNode, ...]:
+    return tuple(
         KafkaNode(node_id=first_id + i, broker_port=broker_base + 2 * i,
                   controller_port=controller_base + 2 * i)
         for i in range(3)
-    ]
+    )
 
 
 class PrimaryCluster(ClusterConfig):
     """Nodes 1–3 on the design's primary ports."""
 
     name: ClusterName = "primary"
-    nodes: list[KafkaNode] = Field(default_factory=lambda: _nodes(1, 9093, 9193))
+    nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(1, 9093, 9193))
 
 
 class SecondaryCluster(ClusterConfig):
     """Nodes 4–6 on the design's secondary ports."""
 
     name: ClusterName = "secondary"
-    nodes: list[KafkaNode] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
+    nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
 
 
-class TopicSpec(BaseModel):
-    """A topic as the design defines it."""
+class TopicLayout(_Frozen):
+    """Partitions, replication factor and min ISR: the design's for every topic of the lab,
+    the brokers' defaults and the internal topics of Kafka, Connect and MirrorMaker 2 too."""
 
-    name: str
     partitions: int = 3
     replication_factor: int = 3
     min_insync_replicas: int = 2
+
+    def spec(self, name: str, compacted: bool = False) -> TopicSpec:
+        """The topic ``name`` with this layout."""
+        return TopicSpec(name=name, compacted=compacted, **self.model_dump())
+
+
+class TopicSpec(TopicLayout):
+    """A topic as the design defines it (build it with :meth:`TopicLayout.spec`)."""
+
+    name: str
     compacted: bool = False
 
     @property
@@ -188,26 +224,28 @@ class TopicSpec(BaseModel):
         }
 
 
-class PrimaryTopics(BaseModel):
-    """Names of the primary cluster's topics."""
+class PrimaryTopics(_Frozen):
+    """Names of the primary cluster's topics, and the layout of every topic of the lab."""
 
     shop_raw: str = "shop-raw"
     shop_clear: str = "shop-clear"
     ban_words: str = "ban-words"
     shop_dlq: str = "shop-dlq"
     client_searches: str = "client-searches"
+    layout: TopicLayout = Field(default_factory=TopicLayout)
 
     def specs(self) -> list[TopicSpec]:
+        """The primary's topics as :func:`~pokupai_lib.kafka.topics.ensure_topics` makes them."""
         return [
-            TopicSpec(name=self.shop_raw),
-            TopicSpec(name=self.shop_clear),
-            TopicSpec(name=self.ban_words, compacted=True),
-            TopicSpec(name=self.shop_dlq),
-            TopicSpec(name=self.client_searches),
+            self.layout.spec(self.shop_raw),
+            self.layout.spec(self.shop_clear),
+            self.layout.spec(self.ban_words, compacted=True),
+            self.layout.spec(self.shop_dlq),
+            self.layout.spec(self.client_searches),
         ]
 
 
-class LoopbackService(BaseModel):
+class LoopbackService(_Frozen):
     """A service of the lab listening on loopback: where it is and how long it may take."""
 
     host: str = "127.0.0.1"
@@ -270,7 +308,7 @@ class BanApiConfig(LoopbackService):
     write_timeout_s: float = 5.0
 
 
-class MirrorConfig(BaseModel):
+class MirrorConfig(_Frozen):
     """MirrorMaker 2 in dedicated mode, replicating primary → secondary as principal ``mirror``."""
 
     source: ClusterName = "primary"
@@ -383,12 +421,13 @@ class RecommenderConfig(LoopbackService):
         """Fixed, so a restarted process fences its killed predecessor at once."""
         return f"{self.consumer_group}-0"
 
-    def topic_specs(self) -> list[TopicSpec]:
-        """The topics the lab creates for it on the secondary (Quix creates its internal ones)."""
-        return [TopicSpec(name=self.products_by_category, compacted=True),
-                TopicSpec(name=self.searches_with_products),
-                TopicSpec(name=self.dead_letters),
-                TopicSpec(name=self.hop_topic)]
+    def topic_specs(self, layout: TopicLayout) -> list[TopicSpec]:
+        """The topics the lab creates for it on the secondary (Quix creates its internal ones),
+        with the lab's ``layout`` (``cfg.topics.layout``)."""
+        return [layout.spec(self.products_by_category, compacted=True),
+                layout.spec(self.searches_with_products),
+                layout.spec(self.dead_letters),
+                layout.spec(self.hop_topic)]
 
 
 class AlertReceiverConfig(LoopbackService):
@@ -397,7 +436,7 @@ class AlertReceiverConfig(LoopbackService):
     port: int = 6088
 
 
-class MonitoringConfig(BaseModel):
+class MonitoringConfig(_Frozen):
     """JMX exporters, VictoriaMetrics + vmalert, Alertmanager (Debian packages), on loopback."""
 
     host: str = "127.0.0.1"
@@ -416,9 +455,30 @@ class MonitoringConfig(BaseModel):
         return self.jmx_base_port + node_id
 
 
-class KsqlDbConfig(BaseModel):
-    """ksqlDB, in the docker profile only: where its REST API is (None: not configured)."""
+class Timeouts(_Frozen):
+    """The platform-wide waits, in seconds; a function's ``timeout_s`` argument overrides one."""
 
+    # One HTTP request to a lab service (ban-words API, client API, VictoriaMetrics, vmalert).
+    # The ban-words API keeps a commit and an abort together under this (ban_api.write_timeout_s).
+    http_s: float = 15.0
+    # One Kafka metadata or offsets request (topics, watermarks, the cluster's brokers).
+    kafka_call_s: float = 15.0
+    # Reading a topic from a start to the end offsets taken at the call (read_range, ban-words).
+    read_s: float = 60.0
+    # A cluster or service settling after a start or a fault: brokers registered, ISRs full
+    # again, a connector RUNNING, every scrape target up.
+    settle_s: float = 90.0
+    # A stage catching up with what was published before the call: the filter, MirrorMaker 2,
+    # the index, the recommender, a product through every stage.
+    catch_up_s: float = 180.0
+
+
+class KsqlDbConfig(_Frozen):
+    """ksqlDB, a container of the docker profile: where its REST API is."""
+
+    host: str = "localhost"
+    port: int = 8088
+    # Set to use a ksqlDB server in any profile; unset, the docker profile's container is used.
     url: str | None = None
     push_query_limit: int = 10
 
@@ -426,9 +486,9 @@ class KsqlDbConfig(BaseModel):
 class LabConfig(BaseSettings):
     """The whole lab's settings; see the module docstring for overrides."""
 
-    model_config = SettingsConfigDict(env_prefix="LAB_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="LAB_", env_nested_delimiter="__", frozen=True)
 
-    profile: Literal["local", "docker"] = "local"
+    profile: Profile = "local"
     paths: LabPaths = Field(default_factory=LabPaths)
     versions: Versions = Field(default_factory=Versions)
     primary: PrimaryCluster = Field(default_factory=PrimaryCluster)
@@ -445,7 +505,8 @@ class LabConfig(BaseSettings):
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     alert_receiver: AlertReceiverConfig = Field(default_factory=AlertReceiverConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-    principals: tuple[str, ...] = CLIENT_PRINCIPALS
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    principals: tuple[Principal, ...] = CLIENT_PRINCIPALS
     cert_validity_days: int = 365
     cert_renew_within_days: int = 30
     service_stop_timeout_s: float = 30.0
@@ -464,11 +525,35 @@ class LabConfig(BaseSettings):
         """The primary topics MirrorMaker 2 copies to the secondary."""
         return (self.topics.shop_clear, self.topics.client_searches)
 
+    @property
+    def ksqldb_url(self) -> str | None:
+        """The ksqlDB REST API: ``ksqldb.url`` when set, else the docker profile's container;
+        None in the local profile (the recommendations run in Quix there)."""
+        if self.ksqldb.url is not None:
+            return self.ksqldb.url
+        if self.profile == "docker":
+            return f"http://{self.ksqldb.host}:{self.ksqldb.port}"
+        return None
+
     def cluster(self, name: ClusterName) -> ClusterConfig:
         return self.primary if name == "primary" else self.secondary
 
 
-@lru_cache(maxsize=1)
-def load_config() -> LabConfig:
-    """The lab configuration, read once from defaults and ``LAB_*`` variables."""
-    return LabConfig()
+@lru_cache(maxsize=4)
+def load_config(profile: str | None = None) -> LabConfig:
+    """The lab configuration, read once from defaults and ``LAB_*`` variables.
+
+    Args:
+        profile: ``local`` or ``docker`` (a notebook passes its ``profile`` parameter); None
+            takes ``LAB_PROFILE``, else ``local``. Given, it wins over ``LAB_PROFILE``.
+
+    Raises:
+        ConfigError: an unknown profile or an invalid ``LAB_*`` value.
+    """
+    if profile is not None and profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    try:
+        return LabConfig() if profile is None else LabConfig(profile=profile)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid lab configuration (check the LAB_* variables; profile is "
+                          f"one of {', '.join(PROFILES)}): {exc}") from exc

@@ -7,10 +7,12 @@ __all__ = [
     "BanWriteError",
     "CertificateError",
     "ClusterError",
+    "ConfigError",
     "ConnectorError",
     "LabError",
     "MissingToolError",
     "PortBusyError",
+    "ProfileUnavailableError",
     "SearchIndexError",
     "ServiceNotReadyError",
     "StateDirError",
@@ -19,6 +21,14 @@ __all__ = [
 
 class LabError(Exception):
     """Base of every error the lab raises on purpose."""
+
+
+class ConfigError(LabError):
+    """The lab configuration (a profile, a ``LAB_*`` variable) is invalid."""
+
+
+class ProfileUnavailableError(LabError):
+    """The requested profile cannot run on this machine (the docker profile without Docker)."""
 
 
 class MissingToolError(LabError):

@@ -31,6 +31,7 @@ from pokupai_lib.runtime.artifacts import (
 )
 from pokupai_lib.runtime.certs import CertReport, ensure_certificates
 from pokupai_lib.runtime.preflight import find_problems
+from pokupai_lib.runtime.profiles import require_profile
 from pokupai_lib.runtime.services import (
     ALERT_RECEIVER,
     BANWORDS_API,
@@ -83,7 +84,14 @@ log = logging.getLogger(__name__)
 
 
 def bootstrap(cfg: LabConfig) -> CertReport:
-    """Check tools and state, resolve JVM artifacts, ensure certificates. Idempotent."""
+    """Check the profile and tools and state, resolve JVM artifacts, ensure certificates.
+    Idempotent.
+
+    Raises:
+        ProfileUnavailableError: the docker profile is requested and no Docker engine answers.
+        MissingToolError: Java, Maven or Python is missing or too old.
+    """
+    require_profile(cfg)
     problems = find_problems()
     if problems:
         raise MissingToolError("; ".join(str(p) for p in problems))
@@ -152,7 +160,8 @@ def start_search(cfg: LabConfig) -> dict[str, Any]:
 def start_recommendations(cfg: LabConfig) -> int:
     """The recommender's topics on the secondary (its internal ones it creates), then the
     recommender itself."""
-    ensure_topics(admin_client(cfg, cfg.mirror.target), cfg.recommender.topic_specs())
+    ensure_topics(admin_client(cfg, cfg.mirror.target),
+                  cfg.recommender.topic_specs(cfg.topics.layout))
     return start_recommender(cfg, lab_supervisor(cfg))
 
 

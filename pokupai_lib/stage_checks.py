@@ -38,24 +38,27 @@ class StageProbe:
                 f"recommended {self.recommended_category!r} in {self.recommended_s:.1f} s")
 
 
-def wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float = 120.0
+def wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float | None = None
                     ) -> dict[str, Any]:
     """The product as the client API serves it from the index, once it is there."""
+    timeout_s = client.cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     while (response := client.product(product_id)).status_code != 200:
         if time.monotonic() > deadline:
             raise LabError(f"product {product_id} is not searchable after {timeout_s:.0f} s: "
-                           "see .lab/logs/filter.log, mirror-maker.log and kafka-connect.log")
+                           f"see {client.cfg.paths.logs}/filter.log, mirror-maker.log and "
+                           "kafka-connect.log")
         time.sleep(0.2)
     product: dict[str, Any] = response.json()
     return product
 
 
-def probe_every_stage(cfg: LabConfig, timeout_s: float = 180.0) -> StageProbe:
+def probe_every_stage(cfg: LabConfig, timeout_s: float | None = None) -> StageProbe:
     """Publish one new product with a word no other product has, wait until the client API
     finds it (filter → MirrorMaker 2 → Connect → Elasticsearch), then search that word as a
     new client and wait for its recommendation (recommender), which must name the product's
     category. Raises LabError naming the stage that did not answer in ``timeout_s``."""
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     token = f"probe{uuid.uuid4().hex[:10]}"
     product = dict(generate_catalog(1, seed=7, banned_share=0.0,
                                     first_id=int(time.time() * 1000) % 10**12).products[0])

@@ -241,7 +241,7 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
     def health(service: Service) -> dict[str, Any]:
         if service.failure is not None:
             raise HTTPException(503, f"the ban-words follower died ({service.failure!r}); "
-                                     "the API is exiting, see .lab/logs/banwords-api.log")
+                                     f"the API is exiting, see {config.paths.log('banwords-api')}")
         return {"status": "ok", "entries": len(service.bans)}
 
     return app

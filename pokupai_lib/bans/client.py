@@ -27,7 +27,7 @@ class BanApiClient:
 
     def __init__(self, cfg: LabConfig) -> None:
         self.base = f"{cfg.ban_api.url}/api/v1"
-        self.http = httpx.Client(timeout=15)
+        self.http = httpx.Client(timeout=cfg.timeouts.http_s)
 
     def bulk_add(self, words: list[str]) -> httpx.Response:
         """The MVP's call: ``POST /api/v1/banned-words/bulk-add {"words": [...]}``."""

@@ -28,7 +28,7 @@ from confluent_kafka import (
 )
 
 from pokupai_lib.bans.rules import BanKind, BanList, normalize_term
-from pokupai_lib.config import LabConfig
+from pokupai_lib.config import LabConfig, Principal
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import ReadProgress, end_offsets
 
@@ -114,7 +114,7 @@ def apply_ban_record(bans: BanList, key: bytes | None, value: bytes | None) -> s
 class BanTopic:
     """Writes entries and tombstones to ``ban-words`` and reads the topic into a BanList."""
 
-    def __init__(self, cfg: LabConfig, principal: str = "banwords-api") -> None:
+    def __init__(self, cfg: LabConfig, principal: Principal = "banwords-api") -> None:
         self.cfg = cfg
         self.topic = cfg.topics.ban_words
         self.principal = principal
@@ -145,13 +145,14 @@ class BanTopic:
         """Write a tombstone for the entry (acks=all, not transactional)."""
         self._produce(*tombstone_record(term, kind))
 
-    def load(self, bans: BanList, timeout_s: float = 30.0) -> int:
+    def load(self, bans: BanList, timeout_s: float | None = None) -> int:
         """Read the whole topic from the beginning into ``bans``; return records applied.
 
         Raises:
             TimeoutError: the topic was not read to its end within ``timeout_s``.
             KafkaException: a fatal consumer error.
         """
+        timeout_s = self.cfg.timeouts.read_s if timeout_s is None else timeout_s
         consumer = self._consumer()
         try:
             return self._read_to_end(consumer, bans, timeout_s)
@@ -161,7 +162,7 @@ class BanTopic:
     def load_and_follow(self, bans: BanList, stop: threading.Event,
                         on_error: Callable[[str], None],
                         on_death: Callable[[BaseException], None],
-                        timeout_s: float = 30.0) -> threading.Thread:
+                        timeout_s: float | None = None) -> threading.Thread:
         """Load the whole topic into ``bans``, then keep it current in a daemon thread.
 
         The follower goes on with the consumer that loaded, from exactly where the load
@@ -183,6 +184,7 @@ class BanTopic:
             TimeoutError: the load did not reach the end within ``timeout_s``.
             KafkaException: a fatal consumer error during the load.
         """
+        timeout_s = self.cfg.timeouts.read_s if timeout_s is None else timeout_s
         consumer = self._consumer()
         try:
             self._read_to_end(consumer, bans, timeout_s)

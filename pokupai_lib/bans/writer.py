@@ -24,7 +24,7 @@ from typing import Literal, Protocol, cast
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from pokupai_lib.bans.topic import BanRecord
-from pokupai_lib.config import LabConfig
+from pokupai_lib.config import LabConfig, Principal
 from pokupai_lib.errors import BanWriteError
 from pokupai_lib.kafka.clients import client_config
 
@@ -95,7 +95,8 @@ class BanWriter:
         return cls.for_principal(cfg, "banwords-api", cfg.ban_api.transactional_id)
 
     @classmethod
-    def for_principal(cls, cfg: LabConfig, principal: str, transactional_id: str) -> BanWriter:
+    def for_principal(cls, cfg: LabConfig, principal: Principal,
+                      transactional_id: str) -> BanWriter:
         """A writer as ``principal`` (``admin`` for the command line) under its own id."""
         conf = client_config(cfg, "primary", principal, **{
             "transactional.id": transactional_id, "acks": "all",

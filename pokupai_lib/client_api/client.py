@@ -25,8 +25,10 @@ SEARCH_VALIDATION_CASES: dict[str, dict[str, Any]] = {
 class ClientApiClient:
     """Calls ``/search``, ``/products/{id}``, ``/recommendations/{id}`` and ``/health``."""
 
-    def __init__(self, cfg: LabConfig, timeout_s: float = 15.0) -> None:
-        self.http = httpx.Client(base_url=cfg.client_api.url, timeout=timeout_s)
+    def __init__(self, cfg: LabConfig, timeout_s: float | None = None) -> None:
+        self.cfg = cfg
+        self.http = httpx.Client(base_url=cfg.client_api.url,
+                                 timeout=cfg.timeouts.http_s if timeout_s is None else timeout_s)
 
     def search_response(self, id_client: str, word_search: str) -> httpx.Response:
         """The MVP's call: ``POST /search {"id_client", "word_search"}``."""

@@ -76,12 +76,13 @@ def _committed_offsets(admin: AdminClient, cfg: LabConfig) -> dict[int, int]:
             if tp.topic == cfg.topics.shop_raw}
 
 
-def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
+def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the filter has committed everything in ``shop-raw`` now; return its stats.
 
     Compares the filter group's committed offsets (they commit with each transaction) to the
     end offsets of ``shop-raw`` taken at the call, so what was published before is done.
     """
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     target = end_offsets(cfg, cfg.topics.shop_raw)
     admin = admin_client(cfg)
     deadline = time.monotonic() + timeout_s
@@ -103,7 +104,7 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, Any]:
             return _settled(cfg, stats)
         time.sleep(0.3)
     raise LabError(f"the filter did not catch up within {timeout_s:.0f} s; "
-                   "see .lab/logs/filter.log")
+                   f"see {cfg.paths.log('filter')}")
 
 
 def _settled(cfg: LabConfig, stats: dict[str, Any], wait_s: float = 3.0) -> dict[str, Any]:

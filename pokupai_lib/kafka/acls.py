@@ -18,7 +18,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.errors import ClusterError
 
 __all__ = ["AclGrant", "AclKey", "current_acls", "designed_acls", "ensure_acls",
@@ -37,7 +37,7 @@ LITERAL, PREFIXED = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 class AclGrant:
     """Operations a principal may perform on one resource pattern."""
 
-    principal: str
+    principal: Principal
     resource_type: ResourceType
     name: str
     operations: tuple[AclOperation, ...]

@@ -34,7 +34,7 @@ class ClusterSummary:
 def describe_cluster(cfg: LabConfig, cluster: ClusterName = "primary") -> ClusterSummary:
     """Cluster id and one row per broker (id, host, port), through the Admin API as ``admin``."""
     admin = admin_client(cfg, cluster)  # keep a reference: the future dies with its client
-    described = admin.describe_cluster(request_timeout=15).result()
+    described = admin.describe_cluster(request_timeout=cfg.timeouts.kafka_call_s).result()
     brokers = pd.DataFrame(
         sorted((n.id, n.host, n.port) for n in described.nodes),
         columns=["broker_id", "host", "port"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.runtime.certs import CertFiles, cert_files, store_password
 
 __all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
@@ -39,7 +39,7 @@ def _base(cfg: LabConfig, cluster: ClusterName) -> dict[str, Any]:
     }
 
 
-def client_config(cfg: LabConfig, cluster: ClusterName, principal: str | None,
+def client_config(cfg: LabConfig, cluster: ClusterName, principal: Principal | None,
                   **overrides: Any) -> dict[str, Any]:
     """mTLS settings for ``principal`` (its own certificate); None means no client certificate."""
     conf = _base(cfg, cluster)
@@ -97,7 +97,7 @@ def jvm_ssl_properties(cfg: LabConfig, name: str) -> dict[str, str]:
     }
 
 
-def jvm_client_properties(cfg: LabConfig, principal: str = "admin") -> Path:
+def jvm_client_properties(cfg: LabConfig, principal: Principal = "admin") -> Path:
     """A ``--command-config`` file for Kafka's own tools, as ``principal``."""
     props = {"security.protocol": "SSL", **jvm_ssl_properties(cfg, principal)}
     return write_properties(cfg.paths.state / "clients" / f"{principal}.properties", props)

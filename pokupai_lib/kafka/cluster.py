@@ -52,6 +52,8 @@ def _node_dir(cfg: LabConfig, cluster: ClusterName, node: KafkaNode) -> Path:
 
 def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> dict[str, str]:
     """The broker+controller configuration of one node: mTLS everywhere, ACLs enforced."""
+    layout = cfg.topics.layout
+    rf, min_isr = str(layout.replication_factor), str(layout.min_insync_replicas)
     return {
         "process.roles": "broker,controller",
         "node.id": str(node.node_id),
@@ -69,14 +71,14 @@ def node_properties(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode) -> 
         "allow.everyone.if.no.acl.found": "false",
         "super.users": ";".join(cfg.super_users),
         "log.dirs": str(_node_dir(cfg, cluster.name, node) / "data"),
-        "num.partitions": "3",
-        "default.replication.factor": "3",
-        "min.insync.replicas": "2",
-        "offsets.topic.replication.factor": "3",
-        "transaction.state.log.replication.factor": "3",
-        "transaction.state.log.min.isr": "2",
-        "share.coordinator.state.topic.replication.factor": "3",
-        "share.coordinator.state.topic.min.isr": "2",
+        "num.partitions": str(layout.partitions),
+        "default.replication.factor": rf,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": rf,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": min_isr,
         "unclean.leader.election.enable": "false",
         "auto.create.topics.enable": "false",
         "group.initial.rebalance.delay.ms": "0",
@@ -164,8 +166,9 @@ def _prepare_node(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode,
 
 
 def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,
-                     timeout_s: float = 90.0) -> list[int]:
+                     timeout_s: float | None = None) -> list[int]:
     """Wait until the cluster's metadata lists ``count`` brokers; return their ids."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     admin = admin_client(cfg, cluster)
     deadline = time.monotonic() + timeout_s
     seen: list[int] = []
@@ -180,7 +183,7 @@ def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,
             last_error = str(exc)
         time.sleep(1.0)
     raise ClusterError(f"{cluster}: only brokers {seen} registered after {timeout_s:.0f} s "
-                       f"(last error: {last_error}); see .lab/logs/kafka-*.log")
+                       f"(last error: {last_error}); see {cfg.paths.log('kafka-*')}")
 
 
 def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) -> str:
@@ -232,11 +235,12 @@ def start_node(cfg: LabConfig, cluster: ClusterName, node_id: int,
 
 
 def restore_preferred_leaders(cfg: LabConfig, cluster: ClusterName,
-                              timeout_s: float = 90.0) -> int:
+                              timeout_s: float | None = None) -> int:
     """After a broker restart: wait until every partition's ISR is full again, then elect
     the preferred leaders at once, so leadership does not move minutes later (the
     controller's imbalance check) under a client that cached the old leader. Returns how
     many partitions changed leader."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     admin = admin_client(cfg, cluster)
     deadline = time.monotonic() + timeout_s
     lagging = _partitions_with_short_isr(admin)
@@ -246,7 +250,7 @@ def restore_preferred_leaders(cfg: LabConfig, cluster: ClusterName,
     if lagging:
         raise ClusterError(f"{cluster}: {len(lagging)} partitions still under-replicated "
                            f"{timeout_s:.0f} s after the restart (e.g. {lagging[0]}); "
-                           "see .lab/logs/kafka-*.log")
+                           f"see {cfg.paths.log('kafka-*')}")
     results = admin.elect_leaders(ElectionType.PREFERRED, None).result()
     failures = {f"{tp.topic}-{tp.partition}": str(err) for tp, err in results.items()
                 if err is not None and err.args[0].code() != KafkaError.ELECTION_NOT_NEEDED}

@@ -8,7 +8,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.kafka.clients import client_config
 
 __all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
@@ -58,7 +58,7 @@ class ReadProgress:
         return not self.pending
 
 
-def _consumer(cfg: LabConfig, cluster: ClusterName, principal: str) -> Consumer:
+def _consumer(cfg: LabConfig, cluster: ClusterName, principal: Principal) -> Consumer:
     return Consumer(client_config(cfg, cluster, principal, **{
         "group.id": f"{principal}.reader", "enable.auto.commit": False,
         "isolation.level": "read_committed", "enable.partition.eof": True}))
@@ -86,16 +86,16 @@ def leadership_moving(error: KafkaError) -> bool:
 
 
 def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
-                principal: str = "admin", attempts: int = 8) -> dict[int, int]:
+                principal: Principal = "admin", attempts: int = 8) -> dict[int, int]:
     """The next offset of every partition of ``topic`` (read_committed: the stable end).
     NOT_LEADER while leadership moves is retried with a new consumer: librdkafka neither
     retries this call nor refreshes the stale leader it asked."""
     for attempt in range(attempts):
         consumer = _consumer(cfg, cluster, principal)
         try:
-            meta = consumer.list_topics(topic, timeout=15).topics[topic]
+            meta = consumer.list_topics(topic, timeout=cfg.timeouts.kafka_call_s).topics[topic]
             return {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p),
-                                                          timeout=15)[1])
+                                                          timeout=cfg.timeouts.kafka_call_s)[1])
                     for p in meta.partitions}
         except KafkaException as exc:
             if attempt == attempts - 1 or not leadership_moving(exc.args[0]):
@@ -107,9 +107,10 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
 
 
 def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
-               cluster: ClusterName = "primary", principal: str = "admin",
-               timeout_s: float = 60.0) -> list[Record]:
+               cluster: ClusterName = "primary", principal: Principal = "admin",
+               timeout_s: float | None = None) -> list[Record]:
     """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
+    timeout_s = cfg.timeouts.read_s if timeout_s is None else timeout_s
     ends = end_offsets(cfg, topic, cluster, principal)
     begin = {p: (start or {}).get(p, 0) for p in ends}
     progress = ReadProgress({p: end for p, end in ends.items() if begin[p] < end})

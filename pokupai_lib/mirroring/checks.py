@@ -74,15 +74,16 @@ def _target_total(cfg: LabConfig, topic: str) -> int:
     return sum(end_offsets(cfg, cfg.mirror.remote_topic(topic), cfg.mirror.target).values())
 
 
-def wait_for_mirror(cfg: LabConfig, timeout_s: float = 120.0) -> pd.DataFrame:
+def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
     """Wait until every mirrored topic's copy holds all source records; return the report."""
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
     while any(_target_total(cfg, t) < n for t, n in expected.items()):
         if time.monotonic() > deadline:
             behind = {t: n - _target_total(cfg, t) for t, n in expected.items()}
             raise ClusterError(f"MirrorMaker 2 has not caught up after {timeout_s:.0f} s "
-                               f"(records behind: {behind}); see .lab/logs/mirror-maker.log")
+                               f"(records behind: {behind}); see {cfg.paths.log('mirror-maker')}")
         time.sleep(0.5)
     return mirror_report(cfg)
 
@@ -118,7 +119,8 @@ class LagSampler:
         consumer = Consumer(client_config(self.cfg, cluster, "admin", **{
             "group.id": "admin.lag-sampler", "enable.auto.commit": False,
             "isolation.level": "read_committed"}))
-        partitions = consumer.list_topics(topic, timeout=15).topics[topic].partitions
+        partitions = consumer.list_topics(
+            topic, timeout=self.cfg.timeouts.kafka_call_s).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
         return _Tail(consumer)
 

@@ -2,7 +2,8 @@
 
 It authenticates to both clusters as ``mirror`` with its own certificate; ACLs on both sides
 are the least-privilege grants of :mod:`pokupai_lib.kafka.acls`. Every topic it creates (mirrored,
-checkpoints, heartbeats, offset syncs and its Connect internals) has replication factor 3.
+checkpoints, heartbeats, offset syncs and its Connect internals) has the lab's replication factor
+(``cfg.topics.layout``, 3 by design).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def mirror_properties(cfg: LabConfig) -> dict[str, str]:
         f"{target}.producer.linger.ms": "20",
         f"{target}.producer.compression.type": "lz4",
         "offset.flush.interval.ms": "2000",
-        **dict.fromkeys(_REPLICATION_FACTOR_KEYS, "3"),
+        **dict.fromkeys(_REPLICATION_FACTOR_KEYS, str(cfg.topics.layout.replication_factor)),
     }
     return props
 

@@ -17,7 +17,7 @@ import pandas as pd
 from confluent_kafka import KafkaError, Message, Producer
 from matplotlib.figure import Figure
 
-from pokupai_lib.config import ClusterName, LabConfig, TopicSpec
+from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.kafka.clients import admin_client, client_config
 from pokupai_lib.kafka.cluster import restore_preferred_leaders, start_node, stop_node
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
@@ -123,7 +123,7 @@ def broker_outage(cfg: LabConfig, broker: int = 2, cluster: ClusterName = "prima
     alert, start the broker again, wait for the alert to resolve, then check every
     acknowledged write is in the topic. Raises LabError when an alert does not come in time."""
     supervisor = lab_supervisor(cfg)
-    ensure_topics(admin_client(cfg, cluster), [TopicSpec(name=topic)])
+    ensure_topics(admin_client(cfg, cluster), [cfg.topics.layout.spec(topic)])
     start = end_offsets(cfg, topic, cluster)
     instance = f"{cfg.monitoring.host}:{cfg.monitoring.broker_jmx_port(broker)}"
     writer = SteadyWriter(cfg, cluster, topic, write_interval_s)

@@ -165,7 +165,8 @@ def query_range(cfg: LabConfig, query: str, start: float, end: float,
     mon = cfg.monitoring
     response = httpx.get(
         f"http://{mon.host}:{mon.victoria_metrics_port}/api/v1/query_range",
-        params={"query": query, "start": start, "end": end, "step": f"{step_s}s"}, timeout=15)
+        params={"query": query, "start": start, "end": end, "step": f"{step_s}s"},
+        timeout=cfg.timeouts.http_s)
     response.raise_for_status()
     columns = {}
     for series in response.json()["data"]["result"]:
@@ -179,7 +180,7 @@ def targets_frame(cfg: LabConfig) -> pd.DataFrame:
     """Every scrape target with its job, labels and whether its last scrape worked."""
     mon = cfg.monitoring
     response = httpx.get(f"http://{mon.host}:{mon.victoria_metrics_port}/api/v1/query",
-                         params={"query": "up"}, timeout=15)
+                         params={"query": "up"}, timeout=cfg.timeouts.http_s)
     response.raise_for_status()
     rows = [{"job": m.get("job"), "instance": m.get("instance"), "cluster": m.get("cluster", ""),
              "broker_id": m.get("broker_id", ""), "up": int(float(r["value"][1]))}
@@ -188,9 +189,10 @@ def targets_frame(cfg: LabConfig) -> pd.DataFrame:
     return frame.sort_values(["job", "instance"]).reset_index(drop=True)
 
 
-def wait_for_targets(cfg: LabConfig, timeout_s: float = 60.0) -> pd.DataFrame:
+def wait_for_targets(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
     """Wait until VictoriaMetrics has scraped every configured target successfully; return
     the targets. Raises LabError naming the ones still missing or down."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     expected = {target for job in scrape_config(cfg)["scrape_configs"]
                 for group in job["static_configs"] for target in group["targets"]}
     deadline = time.monotonic() + timeout_s
@@ -202,14 +204,15 @@ def wait_for_targets(cfg: LabConfig, timeout_s: float = 60.0) -> pd.DataFrame:
         if time.monotonic() > deadline:
             raise LabError(f"not scraped successfully within {timeout_s:.0f} s: "
                            f"{', '.join(sorted(expected - up))}; see "
-                           ".lab/logs/victoria-metrics.log")
+                           f"{cfg.paths.log('victoria-metrics')}")
         time.sleep(1.0)
 
 
 def rules_frame(cfg: LabConfig) -> pd.DataFrame:
     """vmalert's alerting rules: group, name, expression, hold time and current state."""
     mon = cfg.monitoring
-    response = httpx.get(f"http://{mon.host}:{mon.vmalert_port}/api/v1/rules", timeout=15)
+    response = httpx.get(f"http://{mon.host}:{mon.vmalert_port}/api/v1/rules",
+                         timeout=cfg.timeouts.http_s)
     response.raise_for_status()
     rows = [{"group": group["name"], "alert": rule["name"], "for": f"{rule.get('duration', 0)} s",
              "expr": rule["query"], "state": rule.get("state", "")}
@@ -231,4 +234,4 @@ def wait_for_alert(cfg: LabConfig, alert: str, status: str, since: str,
                 return note
         time.sleep(1.0)
     raise LabError(f"no {status} {alert} notification {labels or ''} within {timeout_s:.0f} s; "
-                   "see .lab/logs/vmalert.log and .lab/logs/alertmanager.log")
+                   f"see {cfg.paths.log('vmalert')} and {cfg.paths.log('alertmanager')}")

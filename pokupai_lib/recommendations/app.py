@@ -42,7 +42,7 @@ from quixstreams.models import Deserializer, SerializationContext, Topic
 from quixstreams.models.serializers.json import JSONSerializer
 from quixstreams.state import State
 
-from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.config import LabConfig, Principal, load_config
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.recommendations.category_rows import apply_member_change, state_from_members
 from pokupai_lib.recommendations.dead_letters import (
@@ -68,7 +68,7 @@ __all__ = ["Recommender", "TextKeyDeserializer", "build_app", "main"]
 
 log = logging.getLogger("pokupai_lib.recommender")
 
-PRINCIPAL = "recommender"
+PRINCIPAL: Principal = "recommender"
 _CONNECTION_KEYS = ("bootstrap.servers", "security.protocol", "ssl.ca.location",
                     "ssl.certificate.location", "ssl.key.location",
                     "ssl.endpoint.identification.algorithm")

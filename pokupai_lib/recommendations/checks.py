@@ -46,9 +46,10 @@ def recommender_stats(cfg: LabConfig) -> dict[str, Any]:
     return stats
 
 
-def wait_until_caught_up(cfg: LabConfig, timeout_s: float = 180.0) -> dict[str, int]:
+def wait_until_caught_up(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, int]:
     """Wait until the recommender has committed everything in its inputs and its own
     repartition topics; return the lag per topic."""
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     while True:
         lag: dict[str, int] = recommender_stats(cfg).get("lag") or {}
@@ -56,7 +57,7 @@ def wait_until_caught_up(cfg: LabConfig, timeout_s: float = 180.0) -> dict[str, 
             return lag
         if time.monotonic() > deadline:
             raise TimeoutError(f"the recommender is still behind after {timeout_s:.0f} s: "
-                               f"{lag}; see .lab/logs/{RECOMMENDER}.log")
+                               f"{lag}; see {cfg.paths.log(RECOMMENDER)}")
         time.sleep(0.5)
 
 
@@ -131,7 +132,7 @@ def _poll_recommendations(client: ClientApiClient, id_client: str,
             return found
         if time.monotonic() > deadline:
             raise TimeoutError(f"{missing} after {timeout_s:.0f} s (last answer "
-                               f"{response.status_code}); see .lab/logs/{RECOMMENDER}.log")
+                               f"{response.status_code}); see {client.cfg.paths.log(RECOMMENDER)}")
         time.sleep(0.02)
 
 
@@ -195,7 +196,7 @@ def kill_and_restart_recommender(cfg: LabConfig, timeout_s: float = 120.0) -> in
     while (new := supervisor.worker_pid(RECOMMENDER)) in (None, pid):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the recommender's keeper did not restart it in {timeout_s:.0f} "
-                               f"s; see .lab/logs/{RECOMMENDER}.log")
+                               f"s; see {cfg.paths.log(RECOMMENDER)}")
         time.sleep(0.2)
     supervisor.wait_ready(recommender_spec(cfg))
     return new

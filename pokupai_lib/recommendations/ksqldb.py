@@ -90,10 +90,12 @@ def recommendations(client: KsqlClient, client_id: str, limit: int = 10) -> list
 
 def ksqldb_client(cfg: LabConfig) -> KsqlClient:
     """A client of the configured ksqlDB server; LabError when none is configured."""
-    if cfg.ksqldb.url is None:
-        raise LabError("no ksqlDB server configured: it runs in the docker profile only "
-                       "(set LAB_KSQLDB__URL, e.g. http://localhost:8088)")
+    url = cfg.ksqldb_url
+    if url is None:
+        raise LabError(f"no ksqlDB server in the {cfg.profile} profile: it runs in the docker "
+                       "profile (LAB_PROFILE=docker), or set LAB_KSQLDB__URL, e.g. "
+                       "http://localhost:8088")
     from ksql import KSQLAPI  # imported here: only the docker profile needs it
 
-    client: KsqlClient = KSQLAPI(cfg.ksqldb.url)
+    client: KsqlClient = KSQLAPI(url)
     return client

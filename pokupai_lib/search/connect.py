@@ -56,9 +56,8 @@ def worker_properties(cfg: LabConfig) -> dict[str, str]:
         "config.storage.topic": configs,
         "offset.storage.topic": offsets,
         "status.storage.topic": status,
-        "config.storage.replication.factor": "3",
-        "offset.storage.replication.factor": "3",
-        "status.storage.replication.factor": "3",
+        **{f"{kind}.storage.replication.factor": str(cfg.topics.layout.replication_factor)
+           for kind in ("config", "offset", "status")},
         "key.converter": "org.apache.kafka.connect.storage.StringConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",
@@ -197,9 +196,10 @@ def restart_failed_tasks(cfg: LabConfig, name: str) -> None:
         _raise_for(response, f"restarting connector {name}")
 
 
-def wait_until_running(cfg: LabConfig, name: str, timeout_s: float = 90.0) -> dict[str, Any]:
+def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the connector and all its tasks are RUNNING; raise with the trace if one
     FAILED or time runs out."""
+    timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     status: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -217,4 +217,4 @@ def wait_until_running(cfg: LabConfig, name: str, timeout_s: float = 90.0) -> di
             return status
         time.sleep(1.0)
     raise ConnectorError(f"connector {name} not RUNNING after {timeout_s:.0f} s: {status}; "
-                         "see .lab/logs/kafka-connect.log")
+                         f"see {cfg.paths.log(CONNECT_SERVICE)}")

@@ -28,11 +28,12 @@ def expected_documents(cfg: LabConfig) -> dict[str, dict[str, Any]]:
     return {key.decode(): json.loads(value) for key, value in latest.items() if value}
 
 
-def wait_for_index(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, dict[str, Any]]:
+def wait_for_index(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, dict[str, Any]]:
     """Wait until the index holds exactly the expected products; return them.
 
     Raises SearchIndexError with both counts (and the connector's state) on timeout.
     """
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     expected = expected_documents(cfg)
     deadline = time.monotonic() + timeout_s
     count = index_count(cfg)
@@ -42,7 +43,7 @@ def wait_for_index(cfg: LabConfig, timeout_s: float = 120.0) -> dict[str, dict[s
             raise SearchIndexError(
                 f"index {cfg.elastic.index} has {count} documents, {len(expected)} expected, "
                 f"after {timeout_s:.0f} s; connector:\n{state.to_string(index=False)}\n"
-                "see .lab/logs/kafka-connect.log")
+                f"see {cfg.paths.log('kafka-connect')}")
         time.sleep(0.5)
         count = index_count(cfg)
     return expected

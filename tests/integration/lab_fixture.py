@@ -33,12 +33,12 @@ class Lab:
         """An AdminClient of ``cluster``, authenticated as ``admin``."""
         return self.admin if cluster == "primary" else admin_client(self.cfg, cluster)
 
-    def producer(self, principal: str = "admin", **overrides: Any) -> Producer:
+    def producer(self, principal: Principal = "admin", **overrides: Any) -> Producer:
         """A producer of the primary authenticated as ``principal``; ``overrides`` are
         librdkafka settings (pass dotted names as ``**{"enable.idempotence": True}``)."""
         return Producer(client_config(self.cfg, "primary", principal, **overrides))
 
-    def consumer(self, principal: str = "admin", **overrides: Any) -> Consumer:
+    def consumer(self, principal: Principal = "admin", **overrides: Any) -> Consumer:
         """A consumer of the primary authenticated as ``principal``; it needs a ``group.id``
         override, and the caller closes it."""
         return Consumer(client_config(self.cfg, "primary", principal, **overrides))
@@ -47,8 +47,9 @@ class Lab:
         """Create a uniquely named RF 3, min ISR 2 topic on the primary and return its name;
         it is deleted after the test (see ``delete_fresh_topics``)."""
         name = f"it-{uuid.uuid4().hex[:10]}"
-        self.admin.create_topics([NewTopic(name, partitions, 3, config={
-            "min.insync.replicas": "2"})])[name].result()
+        layout = self.cfg.topics.layout
+        self.admin.create_topics([NewTopic(name, partitions, layout.replication_factor, config={
+            "min.insync.replicas": str(layout.min_insync_replicas)})])[name].result()
         self._fresh_topics.append(name)
         return name
 
