@@ -10,6 +10,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.errors import InvalidInputError
 from pokupai_lib.runtime.certs import CertFiles, cert_files, store_password
 
 __all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
@@ -45,7 +46,8 @@ def client_config(cfg: LabConfig, cluster: ClusterName, principal: str | None,
     conf = _base(cfg, cluster)
     if principal is not None:
         if principal not in (*cfg.principals, *cfg.broker_names):
-            raise ValueError(f"unknown principal {principal!r}; known: {', '.join(cfg.principals)}")
+            raise InvalidInputError(f"unknown principal {principal!r}; "
+                                    f"known: {', '.join(cfg.principals)}")
         files = cert_files(cfg.paths.certs, principal)
         conf |= {"ssl.certificate.location": str(files.cert),
                  "ssl.key.location": str(files.key),
