@@ -1,19 +1,26 @@
-"""``pokupai``: a thin command line over the library; it parses, calls, and prints."""
+"""``pokupai``: a thin command line over the library; it parses, calls, and prints.
+
+Every subcommand fails the same way: a lab error, or a platform that is down or slow (Kafka,
+the registry or an HTTP service not answering, a refused port), is one line on stderr saying
+what failed and what to do, and exit code 1; never a traceback.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from functools import partial
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, NoReturn
 
 import httpx
 import typer
+from confluent_kafka import KafkaException
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from typer.core import TyperGroup
 
 from pokupai_lib import lab
 from pokupai_lib.bans.rules import BanKind, BanList
-from pokupai_lib.bans.topic import BanTopic, ban_entry, entries_view, entry_record
+from pokupai_lib.bans.topic import BanTopic, ban_entry, ban_key, entries_view, entry_record
 from pokupai_lib.bans.writer import BanWriter
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import ClusterName, load_config
@@ -22,27 +29,67 @@ from pokupai_lib.ingest.checks import prepare_shop_files
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.acls import current_acls
 from pokupai_lib.kafka.checks import acls_frame
-from pokupai_lib.kafka.clients import admin_client
-from pokupai_lib.runner import run_notebooks
+from pokupai_lib.kafka.clients import admin_client, require_cluster
+from pokupai_lib.kafka.faults import kafka_error
+from pokupai_lib.runner import notebook_paths, run_notebooks
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="The «Покупай выгодно» Kafka lab.")
-T = TypeVar("T")
+__all__ = ["app", "main"]
+
+# What a subcommand may meet when the platform is down or slow, besides the lab's own errors.
+# OSError covers a refused or timed-out connection (ConnectionError, TimeoutError).
+_FAILURES = (LabError, KafkaException, SchemaRegistryError, httpx.TransportError, OSError)
+_START_HINT = "start the platform with `make up` (`pokupai status` shows what runs)"
 
 
-def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; a LabError becomes one line on stderr and exit code 1."""
+def _one_line(exc: BaseException) -> str:
+    """What failed and what to do, in one line, for an exception in :data:`_FAILURES`."""
+    if isinstance(exc, LabError):
+        text = str(exc)
+    elif isinstance(exc, KafkaException):
+        error = kafka_error(exc)
+        text = f"Kafka did not do it ({error.str() if error else exc}): {_START_HINT}"
+    elif isinstance(exc, SchemaRegistryError):
+        text = (f"the schema registry answered {exc.http_status_code}: {exc.error_message}; "
+                "see `pokupai status` and .lab/logs/schema-registry.log")
+    elif isinstance(exc, httpx.TransportError):
+        text = f"{_where(exc)} did not answer ({exc or repr(exc)}): {_START_HINT}"
+    elif isinstance(exc, ConnectionError | TimeoutError):
+        text = f"{exc}: {_START_HINT}"
+    else:
+        text = str(exc)
+    return " ".join(text.split())  # a Maven or log tail inside a message stays on the line
+
+
+def _where(exc: httpx.TransportError) -> str:
     try:
-        return action()
-    except LabError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        return str(exc.request.url)
+    except RuntimeError:  # httpx raises this when the error has no request
+        return "a service of the platform"
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+class _OneLineErrors(TyperGroup):
+    """Runs every subcommand, nested ones too, so that its failures are one line and exit 1."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click.Context
+        try:
+            return super().invoke(ctx)
+        except _FAILURES as exc:
+            _fail(_one_line(exc))
+
+
+app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True,
+                  help="The «Покупай выгодно» Kafka lab.")
 
 
 @app.command()
 def bootstrap() -> None:
     """Check tools and state, resolve JVM artifacts, create missing certificates."""
-    report = _run(lambda: lab.bootstrap(load_config()))
+    report = lab.bootstrap(load_config())
     typer.echo(f"certificates: {len(report.created)} created, {len(report.kept)} kept")
 
 
@@ -53,10 +100,10 @@ def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option(
     """Start the platform: clusters, registry, pipeline, mirroring, recommender, search, alerts."""
     cfg = load_config()
     if cluster == "all":
-        ids = _run(lambda: lab.up_platform(cfg))
+        ids = lab.up_platform(cfg)
     else:
         names: tuple[ClusterName, ...] = (cluster,)
-        ids = _run(lambda: lab.up(cfg, names))
+        ids = lab.up(cfg, names)
     for name, cluster_id in ids.items():
         typer.echo(f"{name}: cluster id {cluster_id}")
     typer.echo(lab.status_frame(cfg).drop(columns="health").to_string(index=False))
@@ -65,20 +112,26 @@ def up(cluster: Annotated[Literal["primary", "secondary", "all"], typer.Option(
 @app.command()
 def down() -> None:
     """Stop every service, keeping data."""
-    stopped = _run(lambda: lab.down(load_config()))
+    stopped = lab.down(load_config())
     typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
 @app.command()
 def status() -> None:
-    """A table of services, pids, ports and health."""
-    typer.echo(lab.status_frame(load_config()).to_string(index=False))
+    """A table of services, pids, ports and health; exit 1 when none runs."""
+    cfg = load_config()
+    frame = lab.status_frame(cfg)
+    if not (frame["state"] == "running").any():
+        _fail(f"no service of the lab runs (no live pid in {cfg.paths.pids}): {_START_HINT}")
+    typer.echo(frame.to_string(index=False))
 
 
 @app.command()
 def acls() -> None:
     """The primary cluster's ACLs as a table."""
-    typer.echo(acls_frame(current_acls(admin_client(load_config()))).to_string(index=False))
+    cfg = load_config()
+    require_cluster(cfg)
+    typer.echo(acls_frame(current_acls(admin_client(cfg))).to_string(index=False))
 
 
 ban_app = typer.Typer(no_args_is_help=True, help="The ban list in the ban-words topic.")
@@ -90,9 +143,10 @@ KindOption = Annotated[BanKind, typer.Option("--kind", help="word, product_id or
 def ban_add(terms: list[str], kind: KindOption = "word") -> None:
     """Ban one or more words, phrases, product ids or SKUs: all of them or none."""
     cfg = load_config()
-    entries = [_run(partial(_checked, partial(ban_entry, term, kind, "cli"))) for term in terms]
+    entries = [ban_entry(term, kind, "cli") for term in terms]
+    require_cluster(cfg)
     writer = BanWriter.for_principal(cfg, "admin", cfg.ban_api.cli_transactional_id)
-    _run(lambda: writer.write([entry_record(entry) for entry in entries]))
+    writer.write([entry_record(entry) for entry in entries])
     for entry in entries:
         typer.echo(f"banned {entry.kind} {entry.term!r}")
 
@@ -100,15 +154,20 @@ def ban_add(terms: list[str], kind: KindOption = "word") -> None:
 @ban_app.command("remove")
 def ban_remove(term: str, kind: KindOption = "word") -> None:
     """Lift a ban (writes a tombstone)."""
-    _run(lambda: _checked(lambda: BanTopic(load_config()).remove(term, kind)))
+    cfg = load_config()
+    ban_key(term, kind)  # a blank term is refused before any cluster is asked
+    require_cluster(cfg)
+    BanTopic(cfg).remove(term, kind)
     typer.echo(f"removed {kind} {term!r}")
 
 
 @ban_app.command("list")
 def ban_list() -> None:
     """Every entry of the ban list, read from the topic."""
+    cfg = load_config()
+    require_cluster(cfg)
     bans = BanList()
-    BanTopic(load_config()).load(bans)
+    BanTopic(cfg).load(bans)
     for kind, terms in entries_view(bans).items():
         typer.echo(f"{kind}: {', '.join(terms) or '-'}")
 
@@ -120,8 +179,9 @@ def publish(count: int = 1000, seed: int = 42) -> None:
     Exits 1 when any record was not delivered (skipped invalid lines do not count).
     """
     cfg = load_config()
+    require_cluster(cfg)
     _catalog, paths = prepare_shop_files(cfg, count, seed)
-    result = _run(lambda: publish_files(cfg, paths))
+    result = publish_files(cfg, paths)
     typer.echo(f"delivered {result.delivered}, skipped {result.skipped}, "
                f"failed {result.failed} in {result.seconds:.1f} s "
                f"({result.rate:.0f} products/s)")
@@ -129,8 +189,7 @@ def publish(count: int = 1000, seed: int = 42) -> None:
         typer.echo(f"  {problem.file}:{problem.line}: {problem.reason}")
     undelivered = result.undelivered_summary()
     if undelivered:
-        typer.echo(f"error: {undelivered}", err=True)
-        raise typer.Exit(1)
+        _fail(undelivered)
 
 
 def _call_api(call: Callable[[ClientApiClient], httpx.Response]) -> dict[str, Any]:
@@ -139,13 +198,15 @@ def _call_api(call: Callable[[ClientApiClient], httpx.Response]) -> dict[str, An
     try:
         response = call(ClientApiClient(cfg))
     except httpx.HTTPError as exc:
-        typer.echo(f"error: the client API at {cfg.client_api.url} did not answer ({exc}); "
-                   "start the platform with `pokupai up`", err=True)
-        raise typer.Exit(1) from None
-    body: dict[str, Any] = response.json()
+        _fail(f"the client API at {cfg.client_api.url} did not answer ({exc}); "
+              "start the platform with `pokupai up`")
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        _fail(f"the client API at {cfg.client_api.url} answered HTTP {response.status_code} "
+              f"without JSON; see `pokupai status`")
     if response.status_code != 200:
-        typer.echo(f"error: HTTP {response.status_code}: {body.get('detail')}", err=True)
-        raise typer.Exit(1)
+        _fail(f"HTTP {response.status_code}: {body.get('detail')}")
     return body
 
 
@@ -170,26 +231,23 @@ def recommend(id_client: str) -> None:
                    f"{(row.get('PRODUCTS_IN_CATEGORY') or '')[:120]}")
 
 
-def _checked(action: Callable[[], T]) -> T:
-    """Turn a bad term into a LabError so it is reported as one line."""
-    try:
-        return action()
-    except ValueError as exc:
-        raise LabError(str(exc)) from exc
-
-
 @app.command("lab")
 def run_lab() -> None:
     """Run every notebook with papermill into runs/<timestamp>/ and print a status table."""
-    summary = _run(lambda: run_notebooks(load_config()))
+    cfg = load_config()
+    if not notebook_paths(cfg):
+        _fail(f"no numbered notebooks (NN_*.ipynb) in {cfg.paths.notebooks}; run `pokupai` "
+              "from a checkout of the lab or set LAB_PATHS__ROOT")
+    summary = run_notebooks(cfg)
     typer.echo(summary.to_markdown(index=False))
     if not (summary["status"] == "ok").all():
         sys.exit(1)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``pokupai`` command; ``argv`` defaults to the process's arguments. Exits."""
     # The library's progress (downloads, notebooks) as bare lines on stderr, the way Python
     # already prints its warnings; other libraries stay at WARNING.
     logging.basicConfig(format="%(message)s")
     logging.getLogger("pokupai_lib").setLevel(logging.INFO)
-    app()
+    app(args=None if argv is None else list(argv), prog_name="pokupai")

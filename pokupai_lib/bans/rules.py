@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from pokupai_lib.errors import InvalidInputError
+
 __all__ = ["BanKind", "BanList", "BanMatch", "folded_words", "normalize_term",
            "product_text_fields"]
 
@@ -67,11 +69,12 @@ def normalize_term(text: str) -> str:
         The folded words separated by one space, e.g. ``"поддельный товар"``.
 
     Raises:
-        ValueError: the text has no letters or digits, so it could never match anything.
+        InvalidInputError: the text has no letters or digits, so it could never match anything.
     """
     words = folded_words(text)
     if not words:
-        raise ValueError(f"ban term {text!r} has no letters or digits; give a word or a phrase")
+        raise InvalidInputError(f"ban term {text!r} has no letters or digits; "
+                                "give a word or a phrase")
     return " ".join(words)
 
 
@@ -179,12 +182,12 @@ def _exact_value(value: object) -> str | None:
 
 def _key(term: str, kind: BanKind) -> str:
     if kind not in _KINDS:
-        raise ValueError(f"unknown ban kind {kind!r}; use one of {', '.join(_KINDS)}")
+        raise InvalidInputError(f"unknown ban kind {kind!r}; use one of {', '.join(_KINDS)}")
     if kind == "word":
         return normalize_term(term)
     key = term.strip()
     if not key:
-        raise ValueError(f"ban {kind} {term!r} is empty; give a non-blank {kind}")
+        raise InvalidInputError(f"ban {kind} {term!r} is empty; give a non-blank {kind}")
     return key
 
 
@@ -213,7 +216,7 @@ class BanList:
             SKUs are only stripped).
 
         Raises:
-            ValueError: the term is blank (has no letters or digits) or the kind is unknown.
+            InvalidInputError: the term is blank (has no letters or digits) or the kind is unknown.
         """
         key = _key(term, kind)
         with self._lock:
@@ -233,7 +236,7 @@ class BanList:
             ``True`` if the entry was there, ``False`` if there was nothing to remove.
 
         Raises:
-            ValueError: the term is blank or the kind is unknown.
+            InvalidInputError: the term is blank or the kind is unknown.
         """
         key = _key(term, kind)
         with self._lock:
@@ -252,7 +255,7 @@ class BanList:
             return sorted(rules.product_ids)
         if kind == "sku":
             return sorted(rules.skus)
-        raise ValueError(f"unknown ban kind {kind!r}; use one of {', '.join(_KINDS)}")
+        raise InvalidInputError(f"unknown ban kind {kind!r}; use one of {', '.join(_KINDS)}")
 
     def __len__(self) -> int:
         """Return the number of entries of all kinds."""

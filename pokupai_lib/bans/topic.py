@@ -29,6 +29,7 @@ from confluent_kafka import (
 
 from pokupai_lib.bans.rules import BanKind, BanList, normalize_term
 from pokupai_lib.config import LabConfig, Principal
+from pokupai_lib.errors import InvalidInputError
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import ReadProgress, end_offsets
 
@@ -57,15 +58,15 @@ def _canonical(term: str, kind: BanKind) -> str:
 
 
 def ban_key(term: str, kind: BanKind) -> str:
-    """The record key of an entry; raises ValueError for an empty term."""
+    """The record key of an entry; raises InvalidInputError for an empty term."""
     canonical = _canonical(term, kind)
     if not canonical:
-        raise ValueError("the term is empty")
+        raise InvalidInputError("the term is empty")
     return canonical if kind == "word" else f"{kind}:{canonical}"
 
 
 def ban_entry(term: str, kind: BanKind, source: str) -> BanEntry:
-    """The entry for ``term``, stamped now; raises ValueError for an empty term."""
+    """The entry for ``term``, stamped now; raises InvalidInputError for an empty term."""
     ban_key(term, kind)
     return BanEntry(term=_canonical(term, kind), kind=kind, source=source,
                     added_at=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -78,7 +79,7 @@ def entry_record(entry: BanEntry) -> BanRecord:
 
 
 def tombstone_record(term: str, kind: BanKind) -> BanRecord:
-    """The record that deletes the entry of ``term``; raises ValueError for an empty term."""
+    """The record that deletes the entry of ``term``; raises InvalidInputError for an empty term."""
     return ban_key(term, kind), None
 
 

@@ -25,18 +25,15 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from pokupai_lib.bans.topic import BanRecord
 from pokupai_lib.config import LabConfig, Principal
-from pokupai_lib.errors import BanWriteError
+from pokupai_lib.errors import BanWriteError, ProducerLost
 from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.faults import is_fenced
 
 __all__ = ["BanWriter", "Recovery", "TransactionalProducer", "recovery_for"]
 
 log = logging.getLogger(__name__)
 
 Recovery = Literal["abort", "replace_producer", "retry_commit"]
-
-_FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
-                     KafkaError.INVALID_PRODUCER_EPOCH})
-
 
 class TransactionalProducer(Protocol):
     """The part of confluent-kafka's Producer that a transactional writer uses."""
@@ -59,17 +56,13 @@ def recovery_for(error: KafkaError) -> Recovery:
         ``"replace_producer"`` for a fatal or fenced producer, ``"abort"`` for an abortable
         error, ``"retry_commit"`` for a retriable one, and ``"abort"`` for anything else.
     """
-    if error.fatal() or error.code() in _FENCED:
+    if is_fenced(error):
         return "replace_producer"
     if error.txn_requires_abort():
         return "abort"
     if error.retriable():
         return "retry_commit"
     return "abort"
-
-
-class _ProducerLost(Exception):
-    """The producer is fatally broken or fenced: only a new one can go on."""
 
 
 class BanWriter:
@@ -118,7 +111,7 @@ class BanWriter:
         """
         try:
             self._ready_producer(timeout_s)
-        except _ProducerLost as exc:
+        except ProducerLost as exc:
             raise BanWriteError(f"the ban-words producer could not start: {exc}") from exc
 
     def write(self, records: Sequence[BanRecord]) -> None:
@@ -130,11 +123,11 @@ class BanWriter:
         """
         try:
             self._write_once(records)
-        except _ProducerLost as exc:
+        except ProducerLost as exc:
             log.warning("ban-words producer replaced after: %s", exc)
             try:
                 self._write_once(records)
-            except _ProducerLost as again:
+            except ProducerLost as again:
                 raise BanWriteError(
                     f"ban-words is not writable now ({again}); the change was not committed, "
                     "retry when the primary cluster is back") from again
@@ -142,7 +135,7 @@ class BanWriter:
     def _ready_producer(self, timeout_s: float | None = None) -> TransactionalProducer:
         """The producer, created and initialized if there is none.
 
-        Raises _ProducerLost when the new producer is fenced or fatally broken at once, and
+        Raises ProducerLost when the new producer is fenced or fatally broken at once, and
         BanWriteError when the coordinator does not answer (retrying here would only wait
         twice as long).
         """
@@ -152,7 +145,7 @@ class BanWriter:
                 producer.init_transactions(timeout_s or self._timeout_s)
             except KafkaException as exc:
                 if recovery_for(exc.args[0]) == "replace_producer":
-                    raise _ProducerLost(_text(exc)) from exc
+                    raise ProducerLost(_text(exc)) from exc
                 raise BanWriteError(f"ban-words transactions cannot start ({_text(exc)}); "
                                     "nothing was applied, retry when the primary cluster is "
                                     "available") from exc
@@ -185,10 +178,10 @@ class BanWriter:
                 time.sleep(0.1)  # some retriable errors return at once: do not spin
 
     def _recover(self, producer: TransactionalProducer, exc: KafkaException) -> None:
-        """Undo a failed transaction; always raises (BanWriteError or _ProducerLost)."""
+        """Undo a failed transaction; always raises (BanWriteError or ProducerLost)."""
         if recovery_for(exc.args[0]) == "replace_producer":
             self._producer = None
-            raise _ProducerLost(_text(exc)) from exc
+            raise ProducerLost(_text(exc)) from exc
         try:
             producer.abort_transaction(self._timeout_s)
         except KafkaException as abort_exc:

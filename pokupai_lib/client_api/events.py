@@ -16,6 +16,7 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import InvalidInputError
 from pokupai_lib.kafka.clients import client_config
 
 __all__ = ["SearchEvent", "SearchRecorder", "parse_search_event"]
@@ -42,11 +43,11 @@ class SearchEvent:
 
 
 def parse_search_event(value: bytes) -> SearchEvent:
-    """A search event from its JSON; raises ValueError naming what is missing."""
+    """A search event from its JSON; raises InvalidInputError naming what is missing."""
     data: dict[str, Any] = orjson.loads(value)
     missing = [k for k in ("id_client", "word_search", "searched_at") if k not in data]
     if missing:
-        raise ValueError(f"search event lacks {', '.join(missing)}")
+        raise InvalidInputError(f"search event lacks {', '.join(missing)}")
     return SearchEvent(str(data["id_client"]), str(data["word_search"]), str(data["searched_at"]))
 
 

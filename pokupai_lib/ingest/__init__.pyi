@@ -30,7 +30,6 @@ from .publisher import send_shop_files as send_shop_files
 from .stats import FilterStats as FilterStats
 from .verdicts import DeadLetter as DeadLetter
 from .verdicts import Judge as Judge
-from .verdicts import RegistryUnavailable as RegistryUnavailable
 from .verdicts import SubjectSchemas as SubjectSchemas
 from .verdicts import dead_letter_record as dead_letter_record
 from .verdicts import writer_schema_id as writer_schema_id

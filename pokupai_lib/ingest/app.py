@@ -51,19 +51,26 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from pokupai_lib.bans.rules import BanList
 from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.errors import (
+    ConsumerFenced,
+    ConsumerStuck,
+    RecordRefused,
+    RegistryUnavailable,
+    ZombieError,
+)
 from pokupai_lib.ingest.stats import FilterStats
 from pokupai_lib.ingest.verdicts import (
     DeadLetter,
     Judge,
-    RegistryUnavailable,
     SubjectSchemas,
     Verdict,
     dead_letter_record,
 )
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import (
-    ZOMBIE_CODES,
     Backoff,
+    Fault,
+    fault_of,
     is_fenced,
     is_record_fault,
     kafka_error,
@@ -73,25 +80,14 @@ from pokupai_lib.runtime.stats_http import serve_stats
 from pokupai_lib.schema.registration import product_subject
 from pokupai_lib.schema.registry import registry_client
 
-__all__ = ["FilterLoop", "ZombieError", "main"]
+__all__ = ["FilterLoop", "main"]
 
 log = logging.getLogger("pokupai_lib.filter")
 
 
-class ZombieError(Exception):
-    """Another filter with the same transactional id and instance id took over."""
-
-
-class ConsumerFenced(Exception):
-    """The group gave this long-running consumer's static membership to another member."""
-
-
-class ConsumerStuck(ConsumerFenced):
-    """The consumer stopped fetching while records wait; a fresh process fetches again."""
-
-
-class RecordRefused(Exception):
-    """The broker refused a record of the batch for good; the batch is redone without it."""
+def _filter_backoff(cfg: LabConfig) -> Backoff:
+    """The filter's waits between redone batches and retried calls, with jitter."""
+    return Backoff(cfg.filter.backoff_first_s, cfg.filter.backoff_max_s, jitter=0.2)
 
 
 class FilterLoop:
@@ -105,7 +101,7 @@ class FilterLoop:
         self.failure: str | None = None
         self._gauges_at = 0.0
         self._refused: dict[tuple[int, int], DeadLetter] = {}
-        self._backoff = Backoff(cfg.filter.backoff_first_s, cfg.filter.backoff_max_s)
+        self._backoff = _filter_backoff(cfg)
         registry = registry_client(cfg)
         self.judge = Judge(AvroDeserializer(registry), self.bans, cfg.filter.max_record_bytes,
                            SubjectSchemas(registry, product_subject(cfg)))
@@ -222,7 +218,7 @@ class FilterLoop:
 
     def _init_transactions(self) -> None:
         """init_transactions, retried with backoff while the cluster cannot answer."""
-        backoff = Backoff(self.cfg.filter.backoff_first_s, self.cfg.filter.backoff_max_s)
+        backoff = _filter_backoff(self.cfg)
         while not self.stop.is_set():
             try:
                 self.producer.init_transactions(60)
@@ -238,7 +234,7 @@ class FilterLoop:
     def _rewind_to_committed(self) -> None:
         """Seek every assigned partition to its committed offset (the truth after an abort or
         a fencing, whatever this process had read), retrying while the coordinator moves."""
-        backoff = Backoff(self.cfg.filter.backoff_first_s, self.cfg.filter.backoff_max_s)
+        backoff = _filter_backoff(self.cfg)
         while not self.stop.is_set():
             try:
                 assignment = self.consumer.assignment()
@@ -269,7 +265,7 @@ class FilterLoop:
             error = msg.error()
             if error is None:
                 batch.append(msg)
-            elif error.code() in ZOMBIE_CODES:  # its fatal() flag is not set here
+            elif fault_of(error) is Fault.CONSUMER_FENCED:  # its fatal() flag is not set here
                 self._fenced(error.str())
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", error.str())

@@ -18,6 +18,8 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from pokupai_lib.errors import InvalidInputError
+
 __all__ = [
     "CATEGORIES",
     "DEFAULT_BANNED_WORDS",
@@ -212,13 +214,13 @@ def generate_catalog(
         A ``Catalog``: ``products`` plus ``banned_ids`` and ``banned_fields``.
 
     Raises:
-        ValueError: a negative count, a share outside 0..1, fewer than one store, no banned
+        InvalidInputError: a negative count, a share outside 0..1, fewer than one store, no banned
             words while the share is positive, or a banned word that the generator's own
             vocabulary contains (``banned_ids`` would then be wrong).
     """
     if count < 0 or not 0 <= banned_share <= 1 or stores < 1:
-        raise ValueError(f"need count >= 0, 0 <= banned_share <= 1, stores >= 1; got "
-                         f"count={count}, banned_share={banned_share}, stores={stores}")
+        raise InvalidInputError(f"need count >= 0, 0 <= banned_share <= 1, stores >= 1; got "
+                                f"count={count}, banned_share={banned_share}, stores={stores}")
     planted = round(count * banned_share)
     if planted:
         _check_banned_words(banned_words)
@@ -262,14 +264,15 @@ def write_shop_files(products: Iterable[Mapping[str, Any]], directory: Path) -> 
         The written files, sorted by name.
 
     Raises:
-        ValueError: a ``store_id`` that is not a safe file name (letters, digits, ``_``, ``-``).
+        InvalidInputError: a ``store_id`` that is not a safe file name (letters, digits,
+            ``_``, ``-``).
     """
     by_store: dict[str, list[str]] = {}
     for product in products:
         store_id = str(product.get("store_id", ""))
         if not _STORE_ID.fullmatch(store_id):
-            raise ValueError(f"product {product.get('product_id')!r} has store_id "
-                             f"{store_id!r}, which cannot name a file")
+            raise InvalidInputError(f"product {product.get('product_id')!r} has store_id "
+                                    f"{store_id!r}, which cannot name a file")
         by_store.setdefault(store_id, []).append(json.dumps(product, ensure_ascii=False))
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -357,7 +360,7 @@ def _normalize(text: str) -> str:
 def _check_banned_words(words: Sequence[str]) -> None:
     """Refuse words that are empty or already part of the vocabulary of clean products."""
     if not words or any(not word.strip() for word in words):
-        raise ValueError(f"banned_words must be non-empty words, got {list(words)!r}")
+        raise InvalidInputError(f"banned_words must be non-empty words, got {list(words)!r}")
     vocabulary = _normalize(" | ".join(
         [*CATEGORIES, *_CLOSINGS, *_EXTRA_TAGS, *_VIEWS]
         + [text for spec in _CATEGORIES.values() for text in (
@@ -366,5 +369,6 @@ def _check_banned_words(words: Sequence[str]) -> None:
             *(value for values in spec.specs.values() for value in values))]))
     for word in words:
         if re.search(rf"(?<!\w){re.escape(_normalize(word))}(?!\w)", vocabulary):
-            raise ValueError(f"banned word {word!r} occurs in the generator's own vocabulary, "
-                             "so clean products would carry it too; choose another word")
+            raise InvalidInputError(f"banned word {word!r} occurs in the generator's own "
+                                    "vocabulary, so clean products would carry it too; "
+                                    "choose another word")

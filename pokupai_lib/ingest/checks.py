@@ -22,12 +22,8 @@ from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.catalog import Catalog, generate_catalog, write_shop_files
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import admin_client, client_config
-from pokupai_lib.kafka.topic_reader import (
-    coordinator_moving,
-    end_offsets,
-    latest_by_key,
-    read_range,
-)
+from pokupai_lib.kafka.faults import coordinator_moving
+from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
 from pokupai_lib.schema.registry import registry_client
 
 __all__ = [

@@ -3,7 +3,8 @@
 A fault that lies in the record (bytes that are not Avro, a schema id the registry does not
 hold, a product that breaks the rules, a value too large for ``shop-clear`` once converted to
 JSON, any exception while judging it) is a dead letter. A fault outside it (the registry down
-or slow) raises :class:`RegistryUnavailable`, so the whole batch is retried instead.
+or slow) raises :class:`~pokupai_lib.errors.RegistryUnavailable`, so the whole batch is retried
+instead.
 """
 
 from __future__ import annotations
@@ -21,18 +22,15 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from pokupai_lib.bans.rules import BanList
+from pokupai_lib.errors import RegistryUnavailable
 from pokupai_lib.schema.product import validate_decoded_product
 
-__all__ = ["DeadLetter", "Judge", "RegistryUnavailable", "SubjectSchemas", "Verdict",
-           "dead_letter_record", "writer_schema_id"]
+__all__ = ["DeadLetter", "Judge", "SubjectSchemas", "Verdict", "dead_letter_record",
+           "writer_schema_id"]
 
 # 404: the writer's schema id is unknown to the registry, a fault of the record; any other
 # answer (5xx, 429, auth) says nothing about the record and is retried.
 _UNKNOWN_SCHEMA = 404
-
-
-class RegistryUnavailable(Exception):
-    """The registry did not answer usefully; the batch is retried, not dead-lettered."""
 
 
 @dataclass(frozen=True)

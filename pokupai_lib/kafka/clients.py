@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pokupai_lib.config import ClusterName, LabConfig, Principal
+from pokupai_lib.errors import CertificateError, ClusterDownError, InvalidInputError
+from pokupai_lib.kafka.faults import kafka_error
 from pokupai_lib.runtime.certs import CertFiles, cert_files, store_password
 
 __all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
-           "kafka_client_logger", "tls_context", "write_properties"]
+           "kafka_client_logger", "require_cluster", "tls_context", "write_properties"]
 
 
 def kafka_client_logger(cfg: LabConfig) -> logging.Logger:
@@ -45,7 +49,8 @@ def client_config(cfg: LabConfig, cluster: ClusterName, principal: Principal | N
     conf = _base(cfg, cluster)
     if principal is not None:
         if principal not in (*cfg.principals, *cfg.broker_names):
-            raise ValueError(f"unknown principal {principal!r}; known: {', '.join(cfg.principals)}")
+            raise InvalidInputError(f"unknown principal {principal!r}; "
+                                    f"known: {', '.join(cfg.principals)}")
         files = cert_files(cfg.paths.certs, principal)
         conf |= {"ssl.certificate.location": str(files.cert),
                  "ssl.key.location": str(files.key),
@@ -64,6 +69,52 @@ def foreign_client_config(cfg: LabConfig, cluster: ClusterName, **overrides: Any
 def admin_client(cfg: LabConfig, cluster: ClusterName = "primary") -> AdminClient:
     """An AdminClient authenticated as ``admin`` (a super user)."""
     return AdminClient(client_config(cfg, cluster, "admin"))
+
+
+def _accepts(port: int, timeout_s: float) -> bool:
+    try:
+        with socket.create_connection(("localhost", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def require_cluster(cfg: LabConfig, cluster: ClusterName = "primary",
+                    timeout_s: float = 5.0) -> None:
+    """Fail at once, saying what to do, unless ``cluster`` answers a metadata request.
+
+    For commands that should not wait minutes on a cluster that is down. A stopped cluster is
+    told by a plain TCP connect first: a refused port answers at once, while librdkafka only
+    reports it when its request times out.
+
+    Args:
+        cfg: the lab configuration.
+        cluster: which cluster.
+        timeout_s: how long a broker that accepts connections may take to answer as ``admin``.
+
+    Raises:
+        ClusterDownError: no broker accepts a connection, or none answers within ``timeout_s``.
+        CertificateError: the lab CA or the ``admin`` certificate is missing.
+    """
+    servers = cfg.cluster(cluster).bootstrap_servers
+    if not any(_accepts(node.broker_port, min(timeout_s, 1.0))
+               for node in cfg.cluster(cluster).nodes):
+        raise ClusterDownError(f"the {cluster} cluster does not answer at {servers}: start it "
+                               "with `make up` (`pokupai status` shows what runs)")
+    files = cert_files(cfg.paths.certs, "admin")
+    missing = [p for p in (cfg.paths.certs / "ca.crt", files.cert, files.key) if not p.exists()]
+    if missing:
+        raise CertificateError(f"{missing[0]} is missing: create the lab's certificates with "
+                               "`make bootstrap`")
+    admin = admin_client(cfg, cluster)
+    try:
+        admin.list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        error = kafka_error(exc)
+        raise ClusterDownError(
+            f"the {cluster} cluster at {servers} did not answer within {timeout_s:g} s "
+            f"({error.str() if error is not None else exc}): see `pokupai status` and "
+            f"{cfg.paths.logs}/kafka-*.log, or restart it with `make down up`") from exc
 
 
 def tls_context(cfg: LabConfig, identity: CertFiles | None) -> ssl.SSLContext:

@@ -134,8 +134,8 @@ def format_storage(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode, clus
 
 def tls_probe(cfg: LabConfig, port: int) -> ProbeResult:
     """Pass when the listener on ``port`` completes an mTLS handshake as ``admin``."""
-    context = tls_context(cfg, cert_files(cfg.paths.certs, "admin"))
     try:
+        context = tls_context(cfg, cert_files(cfg.paths.certs, "admin"))  # certs may be gone
         with socket.create_connection(("localhost", port), timeout=2.0) as raw, \
                 context.wrap_socket(raw, server_hostname="localhost"):
             return ProbeResult(True, f"mTLS handshake on :{port} ok")

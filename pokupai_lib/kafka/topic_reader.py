@@ -10,9 +10,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.faults import kafka_error, leadership_moving
 
 __all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
-           "leadership_moving", "read_range"]
+           "read_range"]
 
 
 @dataclass(frozen=True)
@@ -64,27 +65,6 @@ def _consumer(cfg: LabConfig, cluster: ClusterName, principal: Principal) -> Con
         "isolation.level": "read_committed", "enable.partition.eof": True}))
 
 
-_LEADERSHIP_MOVING = frozenset({
-    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH})
-
-
-_COORDINATOR_MOVING = frozenset({
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.NOT_COORDINATOR})
-
-
-def coordinator_moving(error: KafkaError) -> bool:
-    """True while a group's coordinator is moving or loading (after a broker restart)."""
-    return error.code() in _COORDINATOR_MOVING
-
-
-def leadership_moving(error: KafkaError) -> bool:
-    """True for the errors of a partition whose leader is changing. By code, because the
-    errors librdkafka raises from watermark queries do not carry its retriable flag."""
-    return error.code() in _LEADERSHIP_MOVING
-
-
 def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
                 principal: Principal = "admin", attempts: int = 8) -> dict[int, int]:
     """The next offset of every partition of ``topic`` (read_committed: the stable end).
@@ -98,7 +78,8 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
                                                           timeout=cfg.timeouts.kafka_call_s)[1])
                     for p in meta.partitions}
         except KafkaException as exc:
-            if attempt == attempts - 1 or not leadership_moving(exc.args[0]):
+            error = kafka_error(exc)
+            if attempt == attempts - 1 or error is None or not leadership_moving(error):
                 raise
         finally:
             consumer.close()

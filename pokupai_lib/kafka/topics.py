@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -17,6 +17,7 @@ from confluent_kafka.admin import (
 
 from pokupai_lib.config import TopicSpec
 from pokupai_lib.errors import ClusterError
+from pokupai_lib.kafka.faults import kafka_error
 
 __all__ = ["ensure_topics", "topic_layouts"]
 
@@ -58,7 +59,8 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec]) -> list[str]:
             try:
                 future.result()
             except KafkaException as exc:
-                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                error = kafka_error(exc)
+                if error is None or error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise ClusterError(f"could not create topic {name}: {exc}") from exc
     _check_layout(admin, specs)
     _align_configs(admin, specs)

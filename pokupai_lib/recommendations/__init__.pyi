@@ -26,10 +26,7 @@ from .ksqldb import load_statements as load_statements
 from .ksqldb import recommendations as recommendations
 from .ksqldb import recommendations_query as recommendations_query
 from .recovery import AppRunner as AppRunner
-from .recovery import Backoff as Backoff
-from .recovery import Fault as Fault
 from .recovery import classify as classify
-from .recovery import kafka_errors as kafka_errors
 from .row_checks import LiveProducts as LiveProducts
 from .row_checks import category_problems as category_problems
 from .row_checks import live_products as live_products

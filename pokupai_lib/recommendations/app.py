@@ -44,6 +44,7 @@ from quixstreams.state import State
 
 from pokupai_lib.config import LabConfig, Principal, load_config
 from pokupai_lib.kafka.clients import client_config
+from pokupai_lib.kafka.faults import Backoff
 from pokupai_lib.recommendations.category_rows import apply_member_change, state_from_members
 from pokupai_lib.recommendations.dead_letters import (
     RecordSource,
@@ -51,7 +52,7 @@ from pokupai_lib.recommendations.dead_letters import (
     oversize_dead_letter,
     serialized_value,
 )
-from pokupai_lib.recommendations.recovery import AppRunner, Backoff
+from pokupai_lib.recommendations.recovery import AppRunner
 from pokupai_lib.recommendations.rules import (
     apply_term_change,
     build_recommendation,

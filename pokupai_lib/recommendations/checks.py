@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.client_api.events import SearchEvent
 from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import ServiceNotReadyError
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
 from pokupai_lib.recommendations.row_checks import category_problems, live_products
@@ -190,7 +191,7 @@ def kill_and_restart_recommender(cfg: LabConfig, timeout_s: float = 120.0) -> in
     supervisor = lab_supervisor(cfg)
     pid = supervisor.worker_pid(RECOMMENDER)
     if pid is None:
-        raise RuntimeError("the recommender is not running; start it with pokupai up")
+        raise ServiceNotReadyError("the recommender is not running; start it with pokupai up")
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout_s
     while (new := supervisor.worker_pid(RECOMMENDER)) in (None, pid):

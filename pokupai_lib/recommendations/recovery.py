@@ -39,7 +39,8 @@ What Quix Streams 3.28.1 does (read in its source):
   (``KafkaException`` ``_TRANSPORT``/``_TIMED_OUT``, ``CreateTopicTimeout``).
 
 What we do (:class:`AppRunner`): classify the fault by its ``KafkaError`` codes and flags along
-the exception's ``__cause__``/``__context__`` chain (:func:`classify`), then
+the exception's ``__cause__``/``__context__`` chain (:func:`classify`, with the vocabulary of
+:mod:`pokupai_lib.kafka.faults` that the filter uses too), then
 
 * an **outage** (a retriable, abortable or fatal error, a timeout or a lost broker): build a
   new Application after a backoff. Its producer re-initialises the same ``transactional.id``
@@ -65,130 +66,35 @@ healthy period (60 s).
 
 from __future__ import annotations
 
-import enum
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
-from confluent_kafka import KafkaError, KafkaException
 from quixstreams.checkpointing.exceptions import CheckpointProducerTimeout
 from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
-from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
+from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError
 from quixstreams.models.topics.exceptions import CreateTopicTimeout
 
+from pokupai_lib.kafka import faults
+from pokupai_lib.kafka.faults import Backoff, Fault
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 
-__all__ = ["AppRunner", "Backoff", "Fault", "classify", "kafka_errors"]
+__all__ = ["AppRunner", "Runnable", "classify"]
 
 log = logging.getLogger("pokupai_lib.recommender")
 
-
-class Fault(enum.Enum):
-    """What an exception out of ``Application.run`` means for the process."""
-
-    OUTAGE = "outage"
-    PRODUCER_FENCED = "producer fenced"
-    CONSUMER_FENCED = "consumer fenced"
-    OTHER = "other"
-
-
-_CONSUMER_FENCED = frozenset({KafkaError.FENCED_INSTANCE_ID, KafkaError._FATAL})
-_PRODUCER_FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
-                              KafkaError.INVALID_PRODUCER_EPOCH})
-# Errors neither retriable nor fatal by their flags that an unavailable cluster still causes.
-_OUTAGE_CODES = frozenset({
-    KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._TIMED_OUT_QUEUE,
-    KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._WAIT_COORD,
-    KafkaError.REQUEST_TIMED_OUT, KafkaError.NETWORK_EXCEPTION, KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.CONCURRENT_TRANSACTIONS, KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.NOT_ENOUGH_REPLICAS,
-    KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-    # A consumer whose session expired during the outage sends stale group metadata.
-    KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION,
-    KafkaError.REBALANCE_IN_PROGRESS,
-})
-# Faults that rebuilding cannot cure, whatever their flags (an ACL missing, a record too big).
-_PERMANENT_CODES = frozenset({
-    KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED,
-    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-    KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._AUTHENTICATION,
-    KafkaError.MSG_SIZE_TOO_LARGE,
-    KafkaError.RECORD_LIST_TOO_LARGE, KafkaError.INVALID_RECORD, KafkaError._INVALID_ARG,
-})
 # Quix's own exceptions for an outage that carry no KafkaError of their own.
 _OUTAGE_EXCEPTIONS = (KafkaBrokerUnavailableError, CheckpointProducerTimeout,
                       KafkaProducerTransactionCommitFailed, CreateTopicTimeout)
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and every exception it was raised from or while handling, each once."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
-
-
-def kafka_errors(exc: BaseException) -> list[KafkaError]:
-    """The ``KafkaError`` objects along ``exc``'s chain: of confluent-kafka's
-    ``KafkaException`` and of Quix's ``BaseKafkaException`` (``.error``)."""
-    errors = []
-    for current in _chain(exc):
-        if isinstance(current, KafkaException) and current.args \
-                and isinstance(current.args[0], KafkaError):
-            errors.append(current.args[0])
-        elif isinstance(current, BaseKafkaException):
-            errors.append(current.error)
-    return errors
-
-
-def _is_outage(error: KafkaError) -> bool:
-    return bool(error.retriable() or error.txn_requires_abort() or error.fatal()
-                or error.code() in _OUTAGE_CODES)
-
-
 def classify(exc: BaseException) -> Fault:
-    """What the exception that ended a run (``Application.run`` or building the app) means."""
-    errors = kafka_errors(exc)
-    codes = {error.code() for error in errors}
-    if codes & _CONSUMER_FENCED:
-        return Fault.CONSUMER_FENCED
-    if codes & _PERMANENT_CODES:
-        return Fault.OTHER
-    if codes & _PRODUCER_FENCED:
-        return Fault.PRODUCER_FENCED
-    if any(_is_outage(error) for error in errors):
-        return Fault.OUTAGE
-    if any(isinstance(current, _OUTAGE_EXCEPTIONS) for current in _chain(exc)):
-        return Fault.OUTAGE
-    return Fault.OTHER
-
-
-@dataclass
-class Backoff:
-    """Waits between rebuilds: doubling from ``first_s`` to ``longest_s``, back to ``first_s``
-    after a run of at least ``healthy_after_s``."""
-
-    first_s: float = 1.0
-    longest_s: float = 30.0
-    healthy_after_s: float = 60.0
-    _next_s: float = field(default=0.0, init=False)
-
-    def after_run(self, ran_for_s: float) -> float:
-        """The wait before the next build, after a run that lasted ``ran_for_s``."""
-        if self._next_s == 0.0 or ran_for_s >= self.healthy_after_s:
-            self._next_s = self.first_s
-        wait, self._next_s = self._next_s, min(self._next_s * 2, self.longest_s)
-        return wait
+    """What the exception that ended a run (``Application.run`` or building the app) means:
+    :func:`pokupai_lib.kafka.faults.classify`, knowing Quix's outage exceptions."""
+    return faults.classify(exc, outage_types=_OUTAGE_EXCEPTIONS)
 
 
 class Runnable(Protocol):

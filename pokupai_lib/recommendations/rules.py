@@ -26,6 +26,7 @@ import orjson
 import snowballstemmer
 
 from pokupai_lib.bans.rules import folded_words
+from pokupai_lib.errors import InvalidInputError
 
 __all__ = ["MAX_CATEGORY_CHARS", "MAX_CLIENT_CHARS", "MAX_NAME_CHARS", "MAX_SEARCH_CHARS",
            "MAX_TAGS", "MAX_TAG_CHARS", "CategoryRow", "Invalid", "MatchKind", "MemberChange",
@@ -54,7 +55,7 @@ _STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.ste
 _CYRILLIC = re.compile("[а-я]")
 
 
-class Invalid(ValueError):
+class Invalid(InvalidInputError):
     """A record the recommender cannot use; the message goes to its dead-letter topic."""
 
 

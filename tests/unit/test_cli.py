@@ -1,12 +1,194 @@
-"""The CLI turns a lab error into one line and exit code 1 (no broker involved)."""
+"""The CLI turns a lab error, or a platform that is down, into one line and exit code 1.
+
+No service is involved: every port of the lab is moved to a free one, so nothing answers.
+"""
 
 from __future__ import annotations
 
+import json
+import socket
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
 import pytest
+import typer
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from pokupai_lib.cli import app
-from pokupai_lib.config import load_config
+from pokupai_lib import cli, lab
+from pokupai_lib.cli import app, main
+from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.kafka.clients import require_cluster
+from pokupai_lib.runtime.certs import ensure_certificates
+from pokupai_lib.runtime.supervisor import Supervisor
+
+# The arguments each subcommand is run with. The test fails when the parser has a subcommand
+# that is in none of these tables, so a new one cannot be forgotten.
+READ_WRITE = {
+    ("status",): [],
+    ("acls",): [],
+    ("ban", "add"): ["бан", "sku-1"],
+    ("ban", "remove"): ["бан"],
+    ("ban", "list"): [],
+    ("publish",): ["--count", "5"],
+    ("search",): ["часы", "--client", "1"],
+    ("recommend",): ["1"],
+}
+# Would set up or start the platform: run on a state directory that is a file, which they
+# refuse before they download or start anything (and the test fails if they try).
+STARTING = {("bootstrap",): [], ("up",): []}
+# Runs the notebooks, which start the platform: run where there are none.
+RUNS_NOTEBOOKS = {("lab",): []}
+# Succeeds when nothing runs, by design: `make clean` runs it on a fresh checkout.
+SUCCEEDS_WHEN_DOWN = {("down",): []}
+
+
+def _subcommands(command: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The paths of every runnable subcommand of the parser (``("ban", "add")``...)."""
+    for name, sub in getattr(command, "commands", {}).items():
+        if hasattr(sub, "commands"):
+            yield from _subcommands(sub, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+def test_every_subcommand_is_covered_below() -> None:
+    covered = {*READ_WRITE, *STARTING, *RUNS_NOTEBOOKS, *SUCCEEDS_WHEN_DOWN}
+    assert set(_subcommands(typer.main.get_command(app))) == covered
+
+
+def _free_port_env(root: Path) -> dict[str, str]:
+    """``LAB_*`` variables putting the lab's files under ``root`` and each of its ports on a
+    port nothing listens on (held open until all are chosen, so they differ)."""
+    held: list[socket.socket] = []
+
+    def free() -> int:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        held.append(sock)
+        return int(sock.getsockname()[1])
+
+    defaults = LabConfig()
+    env = {"LAB_PATHS__ROOT": str(root)}
+    for section_name, section in defaults:
+        if isinstance(section, BaseModel):
+            for field, value in section:
+                if field.endswith("port") and isinstance(value, int):
+                    env[f"LAB_{section_name.upper()}__{field.upper()}"] = str(free())
+    for cluster in (defaults.primary, defaults.secondary):
+        env[f"LAB_{cluster.name.upper()}__NODES"] = json.dumps([
+            {"node_id": node.node_id, "broker_port": free(), "controller_port": free()}
+            for node in cluster.nodes])
+    for sock in held:
+        sock.close()
+    return env
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def down_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabConfig]:
+    """The lab's configuration, loaded as the CLI loads it, with nothing listening on any of
+    its ports; starting a service or resolving artifacts fails the test."""
+    for name, value in _free_port_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a unit test must not start or download anything")
+
+    monkeypatch.setattr(Supervisor, "launch", refuse)
+    monkeypatch.setattr(lab, "ensure_kafka_libs", refuse)
+    monkeypatch.setattr(cli, "run_notebooks", refuse)
+    load_config.cache_clear()
+    cfg = load_config()
+    busy = [port for spec in lab.all_service_specs(cfg) for port in spec.ports if _answers(port)]
+    assert not busy, f"ports {busy} answer: the test would talk to a running service"
+    assert not any(_answers(node.broker_port) for node in (*cfg.primary.nodes,
+                                                          *cfg.secondary.nodes))
+    yield cfg
+    load_config.cache_clear()
+
+
+RunCli = Callable[[list[str]], tuple[int, list[str]]]
+
+
+@pytest.fixture
+def run_cli(capfd: pytest.CaptureFixture[str]) -> RunCli:
+    """Run ``pokupai argv`` in this process; its exit code and its non-blank output lines
+    (stdout and stderr, including what C libraries write to the file descriptors)."""
+    def run(argv: list[str]) -> tuple[int, list[str]]:
+        capfd.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        out = capfd.readouterr()
+        code = exited.value.code
+        return (code if isinstance(code, int) else 0 if code is None else 1,
+                [line for line in (out.out + out.err).splitlines() if line.strip()])
+    return run
+
+
+def _assert_one_error_line(code: int, lines: list[str], argv: list[str]) -> None:
+    assert code == 1, (argv, lines)
+    assert len(lines) == 1, (argv, lines)
+    assert lines[0].startswith("error: "), (argv, lines)
+    assert "Traceback" not in lines[0]
+
+
+@pytest.mark.parametrize("path", list(READ_WRITE), ids=" ".join)
+def test_a_command_on_a_stopped_platform_fails_in_one_line(
+        down_platform: LabConfig, run_cli: RunCli, path: tuple[str, ...]) -> None:
+    argv = [*path, *READ_WRITE[path]]
+    code, lines = run_cli(argv)
+    _assert_one_error_line(code, lines, argv)
+    assert "make up" in lines[0] or "pokupai up" in lines[0]
+
+
+@pytest.mark.parametrize("path", list(STARTING), ids=" ".join)
+def test_a_command_that_starts_the_platform_refuses_a_foreign_state_dir_in_one_line(
+        down_platform: LabConfig, run_cli: RunCli, path: tuple[str, ...]) -> None:
+    down_platform.paths.state.write_text("not the lab's state directory")
+    argv = [*path, *STARTING[path]]
+    code, lines = run_cli(argv)
+    _assert_one_error_line(code, lines, argv)
+
+
+@pytest.mark.parametrize("path", list(RUNS_NOTEBOOKS), ids=" ".join)
+def test_running_the_notebooks_where_there_are_none_fails_in_one_line(
+        down_platform: LabConfig, run_cli: RunCli, path: tuple[str, ...]) -> None:
+    argv = [*path, *RUNS_NOTEBOOKS[path]]
+    code, lines = run_cli(argv)
+    _assert_one_error_line(code, lines, argv)
+    assert "no numbered notebooks" in lines[0]
+
+
+@pytest.mark.parametrize("path", list(SUCCEEDS_WHEN_DOWN), ids=" ".join)
+def test_down_on_a_stopped_platform_says_so_in_one_line(
+        down_platform: LabConfig, run_cli: RunCli, path: tuple[str, ...]) -> None:
+    code, lines = run_cli([*path, *SUCCEEDS_WHEN_DOWN[path]])
+    assert (code, lines) == (0, ["stopped: nothing was running"])
+
+
+@pytest.mark.parametrize("argv", [["acls"], ["ban", "list"], ["ban", "add", "бан"]],
+                         ids=" ".join)
+def test_a_cluster_that_accepts_connections_but_never_answers_fails_fast(
+        down_platform: LabConfig, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
+        argv: list[str]) -> None:
+    ensure_certificates(down_platform)
+    monkeypatch.setattr(cli, "require_cluster", partial(require_cluster, timeout_s=1.0))
+    with socket.socket() as silent:  # the kernel accepts connections, nobody answers
+        silent.bind(("localhost", down_platform.primary.nodes[0].broker_port))
+        silent.listen(8)
+        code, lines = run_cli(argv)
+    _assert_one_error_line(code, lines, argv)
+    assert "did not answer within 1 s" in lines[0]
 
 
 def test_an_empty_ban_term_is_one_line_and_exit_1() -> None:

@@ -11,11 +11,11 @@ import pytest
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from pokupai_lib.bans.rules import BanList
+from pokupai_lib.errors import RegistryUnavailable
 from pokupai_lib.ingest.catalog import generate_catalog
 from pokupai_lib.ingest.verdicts import (
     DeadLetter,
     Judge,
-    RegistryUnavailable,
     SubjectSchemas,
     dead_letter_record,
     writer_schema_id,

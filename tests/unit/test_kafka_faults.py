@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaError, KafkaException
 
-from pokupai_lib.kafka.faults import Backoff, is_fenced, is_record_fault, kafka_error
+from pokupai_lib.kafka.faults import (
+    Backoff,
+    Fault,
+    classify,
+    fault_of,
+    is_fenced,
+    is_record_fault,
+    kafka_error,
+)
 
 
 def test_record_faults_are_the_brokers_refusals_of_one_record() -> None:
@@ -33,3 +41,28 @@ def test_backoff_grows_to_its_cap_and_resets() -> None:
     assert 0.8 <= delays[0] <= 1 and 3.2 <= delays[3] <= 4 and delays[2] > delays[1]
     backoff.reset()
     assert backoff.next_delay() <= 1
+
+
+def test_one_error_is_classified_like_an_exception_that_holds_it() -> None:
+    assert fault_of(KafkaError(KafkaError.FENCED_INSTANCE_ID)) is Fault.CONSUMER_FENCED
+    assert fault_of(KafkaError(KafkaError.PRODUCER_FENCED)) is Fault.PRODUCER_FENCED
+    assert fault_of(KafkaError(KafkaError.NOT_COORDINATOR)) is Fault.OUTAGE
+    assert fault_of(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, fatal=True)) is Fault.OTHER
+    assert classify(KafkaException(KafkaError(KafkaError._TRANSPORT))) is Fault.OUTAGE
+
+
+def test_an_outage_type_of_a_stage_counts_only_when_no_error_says_otherwise() -> None:
+    class StageTimeout(Exception):
+        pass
+
+    assert classify(StageTimeout()) is Fault.OTHER
+    assert classify(StageTimeout(), outage_types=(StageTimeout,)) is Fault.OUTAGE
+    permanent = StageTimeout()
+    permanent.__cause__ = KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+    assert classify(permanent, outage_types=(StageTimeout,)) is Fault.OTHER
+
+
+def test_jitter_only_shortens_a_wait() -> None:
+    backoff = Backoff(first_s=2, max_s=8, jitter=0.5)
+    assert 1 <= backoff.next_delay() <= 2
+    assert 2 <= backoff.next_delay() <= 4

@@ -100,6 +100,7 @@ def test_publish_exits_1_with_one_line_when_records_were_not_delivered(
         PublishProblem("a.jsonl", 4, "not delivered within 60 s"),
         PublishProblem("a.jsonl", 5, "not delivered within 60 s")],
         failure_reasons=Counter({"not delivered within 60 s": 2}))
+    monkeypatch.setattr(cli, "require_cluster", lambda *_a, **_k: None)
     monkeypatch.setattr(cli, "prepare_shop_files", lambda *_a, **_k: (None, []))
     monkeypatch.setattr(cli, "publish_files", lambda *_a, **_k: result)
     outcome = CliRunner().invoke(cli.app, ["publish", "--count", "10"])
@@ -112,6 +113,7 @@ def test_publish_exits_0_when_only_invalid_lines_were_skipped(
         monkeypatch: pytest.MonkeyPatch) -> None:
     result = PublishResult(delivered=8, skipped=1, problems=[
         PublishProblem("a.jsonl", 3, "not JSON: unexpected end at column 5")])
+    monkeypatch.setattr(cli, "require_cluster", lambda *_a, **_k: None)
     monkeypatch.setattr(cli, "prepare_shop_files", lambda *_a, **_k: (None, []))
     monkeypatch.setattr(cli, "publish_files", lambda *_a, **_k: result)
     assert CliRunner().invoke(cli.app, ["publish"]).exit_code == 0

@@ -10,7 +10,8 @@ from quixstreams.checkpointing.exceptions import CheckpointProducerTimeout
 from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaConsumerException
 
-from pokupai_lib.recommendations.recovery import AppRunner, Backoff, Fault, classify, kafka_errors
+from pokupai_lib.kafka.faults import Backoff, Fault, kafka_errors
+from pokupai_lib.recommendations.recovery import AppRunner, classify
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 
 TXN_TIMEOUT_S = 60.0
@@ -79,7 +80,7 @@ def test_errors_are_found_along_the_cause_and_context_chain() -> None:
 
 
 def test_the_backoff_doubles_to_its_cap_and_starts_over_after_a_healthy_run() -> None:
-    backoff = Backoff(first_s=1, longest_s=30, healthy_after_s=60)
+    backoff = Backoff(first_s=1, max_s=30, healthy_after_s=60)
     waits = [backoff.after_run(ran_for_s=5) for _ in range(7)]
     assert waits == [1, 2, 4, 8, 16, 30, 30]
     assert backoff.after_run(ran_for_s=61) == 1

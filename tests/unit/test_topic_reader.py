@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError
 
-from pokupai_lib.kafka.topic_reader import coordinator_moving, leadership_moving
+from pokupai_lib.kafka.faults import coordinator_moving, leadership_moving
 
 
 @pytest.mark.parametrize("code", [KafkaError.NOT_LEADER_FOR_PARTITION,
