@@ -9,6 +9,7 @@ __all__ = [
     "ClusterError",
     "ConnectorError",
     "LabError",
+    "LabTimeoutError",
     "MissingToolError",
     "PortBusyError",
     "SearchIndexError",
@@ -59,3 +60,7 @@ class ConnectorError(LabError):
 
 class SearchIndexError(LabError):
     """Elasticsearch or its ``products`` index is not in the state an operation needs."""
+
+
+class LabTimeoutError(LabError):
+    """A wait did not see what it waited for in time; says what, the last state, the log."""
