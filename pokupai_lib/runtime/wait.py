@@ -28,10 +28,12 @@ _SHORT.maxstring = _SHORT.maxother = 300
 _SHORT.maxlist = _SHORT.maxdict = _SHORT.maxset = 12
 
 
-def wait_until(check: Callable[[], T], *, timeout_s: float, every_s: float, what: str,
+def wait_until(check: Callable[[], T | None], *, timeout_s: float, every_s: float, what: str,
                until: Callable[[T], object] = bool, ignore: Ignore = (),
                log: Path | Sequence[Path] | None = None) -> T:
     """Call ``check`` every ``every_s`` until ``until(state)`` is true; return that state.
+
+    ``None`` from ``check`` always means "nothing to judge yet" and is never returned.
 
     ``check`` runs at least once, and once more at the deadline, so a slow check never makes
     the wait give up without a last look.
@@ -65,7 +67,7 @@ def wait_until(check: Callable[[], T], *, timeout_s: float, every_s: float, what
                 raise
             error = exc
         else:
-            if until(current):
+            if current is not None and until(current):
                 return current
             state = current
         left = deadline - time.monotonic()

@@ -98,3 +98,9 @@ def test_other_exceptions_propagate_at_once() -> None:
 
 def test_the_check_runs_at_least_once_even_with_no_time() -> None:
     assert wait_until(lambda: 7, timeout_s=0, every_s=1, what="x") == 7
+
+
+def test_none_is_never_the_answer_even_when_the_predicate_accepts_anything() -> None:
+    states = iter([None, None, {}])
+    assert wait_until(lambda: next(states), until=lambda _s: True, timeout_s=2, every_s=0,
+                      what="x") == {}
