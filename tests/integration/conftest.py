@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -12,6 +11,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS
+from pokupai_lib.ingest.checks import wait_for_filter_bans
 from pokupai_lib.kafka.acls import ensure_acls, primary_grants
 from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.kafka.cluster import start_cluster
@@ -40,7 +40,7 @@ def platform(cfg: LabConfig) -> LabConfig:
     bans = BanTopic(cfg, principal="admin")
     for word in DEFAULT_BANNED_WORDS:
         bans.add(word, "word", "integration tests")
-    time.sleep(1.0)  # the filter applies ban changes within a second
+    wait_for_filter_bans(cfg)
     return cfg
 
 

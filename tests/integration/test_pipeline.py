@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from pokupai_lib.ingest.checks import (
     prepare_shop_files,
     send_bad_records,
     wait_for_filter,
+    wait_for_filter_bans,
 )
 from pokupai_lib.ingest.outage_checks import filter_across, kill_filter_worker
 from pokupai_lib.ingest.publisher import publish_files
@@ -40,8 +40,8 @@ def pipeline(cfg: LabConfig) -> LabConfig:
     start_banwords_api(cfg, supervisor)
     client = BanApiClient(cfg)
     assert client.bulk_add(list(DEFAULT_BANNED_WORDS)).status_code == 200
-    time.sleep(1.0)  # a filter already running applies ban changes within a second
-    start_filter(cfg, supervisor)
+    start_filter(cfg, supervisor)  # a new filter loads the bans; a running one follows them:
+    wait_for_filter_bans(cfg)
     return cfg
 
 
@@ -172,7 +172,7 @@ def test_ban_rules_end_to_end_and_live_updates(pipeline: LabConfig, api: BanApiC
         api.add(phrase)
         api.add(banned_id, "banned-products", "product_id")
         api.add(banned_sku, "banned-skus", "sku")
-        time.sleep(1.0)  # ban changes apply within a second
+        wait_for_filter_bans(pipeline)
         start = end_offsets(pipeline, pipeline.topics.shop_clear)
         _publish(pipeline, [p for p, _allowed in products.values()], "rules")
         wait_for_filter(pipeline)
