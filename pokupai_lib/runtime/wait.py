@@ -44,7 +44,8 @@ def wait_until(check: Callable[[], T | None], *, timeout_s: float, every_s: floa
         timeout_s: how long to wait.
         every_s: the pause between two checks.
         what: what is awaited, for the timeout message ("3 brokers in primary").
-        until: decides whether a state is the one waited for; default: it is truthy.
+        until: decides whether a state is the one waited for; default: it is truthy. An
+            exception it raises ends the wait (e.g. a state that can never become right).
         ignore: exceptions of ``check`` that mean "not yet" (types, or a predicate); the last
             one is named in the timeout message. Any other exception propagates at once.
         log: the log file(s) to read when the wait times out.
