@@ -191,7 +191,11 @@ def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.
     publishing.join()
     wait_for_filter(cfg)
     wait_for_mirror(cfg)
-    time.sleep(2 * sampler.interval_s)  # a last sample with both sides equal
+    # a last sample with the target caught up (MirrorMaker may have repeated records)
+    wait_until(lambda: sampler.samples[-1] if sampler.samples else None,
+               until=lambda sample: sample[2] >= sample[1], timeout_s=30,
+               every_s=sampler.interval_s,
+               what="a lag sample with the target caught up (state: seconds, source, target)")
     sampler.stop()
     return sampler
 
