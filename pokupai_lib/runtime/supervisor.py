@@ -253,8 +253,7 @@ class Supervisor:
 
         try:
             wait_until(probe, until=lambda result: result.ok, timeout_s=spec.ready_timeout_s,
-                       every_s=0.5, what=f"{spec.name} to pass its readiness probe",
-                       log=self.log_file(spec.name))
+                       every_s=0.5, what=f"{spec.name} to pass its readiness probe")
         except LabTimeoutError as exc:
             raise ServiceNotReadyError(
                 f"{spec.name} not ready: {exc}; last lines of {self.log_file(spec.name)}:\n"
