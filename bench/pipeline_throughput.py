@@ -17,16 +17,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cluster_startup import machine, write_results
-from confluent_kafka.admin import NewTopic
 from fastavro import schemaless_writer
 
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.ingest.checks import filter_stats, prepare_shop_files
+from pokupai_lib.ingest.checks import filter_log, filter_stats, prepare_shop_files
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
 from pokupai_lib.kafka.cluster import jvm_command
+from pokupai_lib.kafka.topics import ensure_topics
 from pokupai_lib.lab import lab_supervisor, up
 from pokupai_lib.runtime.services import FILTER, start_banwords_api, start_filter
+from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.schema.product import parsed_schema
 from pokupai_lib.schema.registration import product_subject, register_product_schema
 from pokupai_lib.schema.registry import registry_client
@@ -37,11 +38,7 @@ PERF_TOPIC = "bench-perf"
 def kafka_perf(cfg: LabConfig, count: int, record_size: int) -> tuple[float, float]:
     """Records/s of Kafka's producer and consumer perf tools (acks=all) on the TLS cluster."""
     admin = admin_client(cfg)
-    if PERF_TOPIC not in admin.list_topics(timeout=15).topics:
-        spec = cfg.topics.layout.spec(PERF_TOPIC)
-        admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication_factor,
-                                      config=spec.configs)])[PERF_TOPIC].result()
-        time.sleep(2)
+    ensure_topics(admin, [cfg.topics.layout.spec(PERF_TOPIC)])  # waits for its leaders
     props = str(jvm_client_properties(cfg, "admin"))
     servers = cfg.primary.bootstrap_servers
     produced = subprocess.run(jvm_command(cfg, "org.apache.kafka.tools.ProducerPerformance", [
@@ -87,8 +84,10 @@ def main() -> None:
     published = publish_files(cfg, paths, progress=False)
     started = time.perf_counter()
     start_filter(cfg, supervisor)
-    while filter_stats(cfg)["processed"] < published.sent:
-        time.sleep(0.2)
+    # no timeout before; 10 minutes is far beyond any rate the filter has shown
+    wait_until(lambda: filter_stats(cfg)["processed"], until=lambda n: n >= published.sent,
+               timeout_s=600, every_s=0.2, what=f"the filter to process {published.sent} products",
+               log=filter_log(cfg))
     filter_rate = published.sent / (time.perf_counter() - started)
     producer_rate, consumer_rate = kafka_perf(cfg, args.count, size)
     lines = [

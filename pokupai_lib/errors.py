@@ -45,6 +45,7 @@ __all__ = [
     "ConsumerStuck",
     "InvalidInputError",
     "LabError",
+    "LabTimeoutError",
     "MissingToolError",
     "PortBusyError",
     "ProducerLost",
@@ -158,3 +159,7 @@ class ConnectorError(ServiceError):
 
 class SearchIndexError(ServiceError):
     """Elasticsearch or its ``products`` index is not in the state an operation needs."""
+
+
+class LabTimeoutError(LabError):
+    """A wait did not see what it waited for in time; says what, the last state, the log."""

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
-from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.catalog import generate_catalog
 from pokupai_lib.ingest.checks import republish
-from pokupai_lib.recommendations.checks import recommend_after_search, wait_until_caught_up
+from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE
+from pokupai_lib.recommendations.checks import (
+    recommend_after_search,
+    recommender_log,
+    wait_until_caught_up,
+)
+from pokupai_lib.runtime.services import FILTER
+from pokupai_lib.runtime.wait import wait_until
+from pokupai_lib.search.connect import CONNECT_SERVICE
 
 __all__ = ["StageProbe", "probe_every_stage", "wait_searchable"]
 
@@ -38,19 +49,22 @@ class StageProbe:
                 f"recommended {self.recommended_category!r} in {self.recommended_s:.1f} s")
 
 
-def wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float | None = None
-                    ) -> dict[str, Any]:
-    """The product as the client API serves it from the index, once it is there."""
+def wait_searchable(client: ClientApiClient, product_id: str, timeout_s: float | None = None,
+                    logs: Sequence[Path] = ()) -> dict[str, Any]:
+    """The product as the client API serves it from the index, once it is there; ``logs``
+    (those of the stages on its way, by default the filter's, MirrorMaker 2's and Connect's)
+    are named on a timeout. A client API restarting meanwhile is waited through."""
     timeout_s = client.cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
-    deadline = time.monotonic() + timeout_s
-    while (response := client.product(product_id)).status_code != 200:
-        if time.monotonic() > deadline:
-            raise LabError(f"product {product_id} is not searchable after {timeout_s:.0f} s: "
-                           f"see {client.cfg.paths.logs}/filter.log, mirror-maker.log and "
-                           "kafka-connect.log")
-        time.sleep(0.2)
+    response = wait_until(lambda: client.product(product_id),
+                          until=lambda answer: answer.status_code == 200, timeout_s=timeout_s,
+                          every_s=0.2, what=f"product {product_id} searchable",
+                          ignore=(httpx.TransportError,), log=logs or _pipeline_logs(client.cfg))
     product: dict[str, Any] = response.json()
     return product
+
+
+def _pipeline_logs(cfg: LabConfig) -> list[Path]:
+    return [cfg.paths.log(name) for name in (FILTER, MIRROR_SERVICE, CONNECT_SERVICE)]
 
 
 def probe_every_stage(cfg: LabConfig, timeout_s: float | None = None) -> StageProbe:
@@ -66,9 +80,10 @@ def probe_every_stage(cfg: LabConfig, timeout_s: float | None = None) -> StagePr
     client = ClientApiClient(cfg)
     started = time.monotonic()
     republish(cfg, product)
-    wait_searchable(client, product["product_id"], timeout_s)
+    wait_searchable(client, product["product_id"], timeout_s, _pipeline_logs(cfg))
     searchable_s = time.monotonic() - started
     wait_until_caught_up(cfg, timeout_s)
-    row = recommend_after_search(client, f"probe-{token}", token, timeout_s)
+    row = recommend_after_search(client, f"probe-{token}", token, timeout_s,
+                                 recommender_log(cfg))
     return StageProbe(product["product_id"], token, product["category"], searchable_s,
                       row.get("MATCHED_CATEGORY"), time.monotonic() - started - searchable_s)

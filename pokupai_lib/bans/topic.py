@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from pokupai_lib.config import LabConfig, Principal
 from pokupai_lib.errors import InvalidInputError
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import ReadProgress, end_offsets
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["BanEntry", "BanRecord", "BanTopic", "apply_ban_record", "ban_entry", "ban_key",
            "entries_view", "entry_record", "parse_ban_key", "tombstone_record"]
@@ -150,7 +150,7 @@ class BanTopic:
         """Read the whole topic from the beginning into ``bans``; return records applied.
 
         Raises:
-            TimeoutError: the topic was not read to its end within ``timeout_s``.
+            LabTimeoutError: the topic was not read to its end within ``timeout_s``.
             KafkaException: a fatal consumer error.
         """
         timeout_s = self.cfg.timeouts.read_s if timeout_s is None else timeout_s
@@ -182,7 +182,7 @@ class BanTopic:
             The started follower thread.
 
         Raises:
-            TimeoutError: the load did not reach the end within ``timeout_s``.
+            LabTimeoutError: the load did not reach the end within ``timeout_s``.
             KafkaException: a fatal consumer error during the load.
         """
         timeout_s = self.cfg.timeouts.read_s if timeout_s is None else timeout_s
@@ -203,15 +203,13 @@ class BanTopic:
         ends = self._end_offsets()
         consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in ends])
         progress = ReadProgress(ends)
-        applied, last_error = 0, None
-        deadline = time.monotonic() + timeout_s
-        while not progress.done:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.topic} not read to its end in {timeout_s} s"
-                                   + (f" (last error: {last_error.str()})" if last_error else ""))
-            msg = consumer.poll(0.5)
+        applied = 0
+
+        def apply_one() -> ReadProgress:
+            nonlocal applied
+            msg = None if progress.done else consumer.poll(0.5)
             if msg is None:
-                continue
+                return progress
             partition, error = msg.partition() or 0, msg.error()
             if error is None:
                 apply_ban_record(bans, msg.key(), msg.value())
@@ -219,10 +217,13 @@ class BanTopic:
                 progress.saw(partition, msg.offset() or 0)
             elif error.code() == KafkaError._PARTITION_EOF:
                 progress.reached_eof(partition)
-            elif error.fatal():
+            else:
                 raise KafkaException(error)
-            else:  # transient (a broker restarting): librdkafka retries, the deadline bounds it
-                last_error = error
+            return progress
+
+        # a transient error (a broker restarting): librdkafka retries, the deadline bounds it
+        wait_until(apply_one, until=lambda p: p.done, timeout_s=timeout_s, every_s=0,
+                   what=f"{self.topic} read to its end", ignore=_transient)
         return applied
 
     def _follow_until_stopped(self, consumer: Consumer, bans: BanList, stop: threading.Event,
@@ -249,6 +250,11 @@ class BanTopic:
 
     def _end_offsets(self) -> dict[int, int]:
         return end_offsets(self.cfg, self.topic, "primary", self.principal)
+
+
+def _transient(exc: Exception) -> bool:
+    """A consumer error worth waiting through while loading: anything but a fatal one."""
+    return isinstance(exc, KafkaException) and not exc.args[0].fatal()
 
 
 def _follow(consumer: Consumer, bans: BanList, stop: threading.Event,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, Protocol, cast
 
 from confluent_kafka import KafkaError, KafkaException, Producer
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from pokupai_lib.bans.topic import BanRecord
 from pokupai_lib.config import LabConfig, Principal
@@ -166,16 +167,17 @@ class BanWriter:
             raise
 
     def _commit(self, producer: TransactionalProducer) -> None:
+        """Commit, retrying a retriable failure until the write timeout; then re-raise it."""
         deadline = time.monotonic() + self._timeout_s
-        while True:
-            try:
+        retrying = Retrying(
+            stop=stop_after_delay(self._timeout_s),
+            wait=wait_fixed(0.1),  # some retriable errors return at once: do not spin
+            retry=retry_if_exception(lambda exc: isinstance(exc, KafkaException)
+                                     and recovery_for(exc.args[0]) == "retry_commit"),
+            reraise=True)
+        for attempt in retrying:
+            with attempt:
                 producer.commit_transaction(max(deadline - time.monotonic(), 0.1))
-                return
-            except KafkaException as exc:
-                if (recovery_for(exc.args[0]) != "retry_commit"
-                        or time.monotonic() >= deadline):
-                    raise
-                time.sleep(0.1)  # some retriable errors return at once: do not spin
 
     def _recover(self, producer: TransactionalProducer, exc: KafkaException) -> None:
         """Undo a failed transaction; always raises (BanWriteError or ProducerLost)."""

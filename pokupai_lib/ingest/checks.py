@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,14 @@ from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import admin_client, client_config
 from pokupai_lib.kafka.faults import coordinator_moving
 from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
+from pokupai_lib.runtime.services import FILTER
+from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.schema.registry import registry_client
 
 __all__ = [
     "BAD_LINES",
     "dead_letters",
+    "filter_log",
     "filter_stats",
     "live_ban_demo",
     "prepare_shop_files",
@@ -37,6 +40,7 @@ __all__ = [
     "send_bad_records",
     "shop_clear_products",
     "wait_for_filter",
+    "wait_for_filter_bans",
 ]
 
 # One line per kind of problem the publisher must report and skip, never send.
@@ -72,44 +76,73 @@ def _committed_offsets(admin: AdminClient, cfg: LabConfig) -> dict[int, int]:
             if tp.topic == cfg.topics.shop_raw}
 
 
+@dataclass(frozen=True)
+class _FilterProgress:
+    """What wait_for_filter judges: readiness, lag, and records not yet committed."""
+
+    ready: bool
+    lag: int
+    uncommitted: dict[int, int]
+    stats: dict[str, Any] = field(repr=False)
+
+    @property
+    def caught_up(self) -> bool:
+        return self.ready and self.lag == 0 and not self.uncommitted
+
+
+def _waiting_through_restarts(exc: Exception) -> bool:
+    """The filter restarting (its keeper brings it back), or its group's coordinator loading
+    after a broker restart."""
+    return isinstance(exc, httpx.TransportError) or (
+        isinstance(exc, KafkaException) and coordinator_moving(exc.args[0]))
+
+
+def filter_log(cfg: LabConfig) -> Path:
+    """The filter's log file."""
+    return cfg.paths.log(FILTER)
+
+
 def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the filter has committed everything in ``shop-raw`` now; return its stats.
 
     Compares the filter group's committed offsets (they commit with each transaction) to the
-    end offsets of ``shop-raw`` taken at the call, so what was published before is done.
+    end offsets of ``shop-raw`` taken at the call, so what was published before is done; and
+    waits for its lag gauge, refreshed once a second, to show 0 as well.
     """
     timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     target = end_offsets(cfg, cfg.topics.shop_raw)
     admin = admin_client(cfg)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            stats = filter_stats(cfg)
-        except httpx.TransportError:  # restarting: its keeper brings it back
-            time.sleep(0.5)
-            continue
-        try:
-            committed = _committed_offsets(admin, cfg)
-        except KafkaException as exc:  # the group's coordinator is loading after a restart
-            if not coordinator_moving(exc.args[0]):
-                raise
-            time.sleep(0.5)
-            continue
-        if stats["ready"] and all(committed.get(p, -1) >= end for p, end in target.items()
-                                  if end > 0):
-            return _settled(cfg, stats)
-        time.sleep(0.3)
-    raise LabError(f"the filter did not catch up within {timeout_s:.0f} s; "
-                   f"see {cfg.paths.log('filter')}")
 
-
-def _settled(cfg: LabConfig, stats: dict[str, Any], wait_s: float = 3.0) -> dict[str, Any]:
-    """The filter refreshes its gauges once a second: give a stale lag time to reach 0."""
-    deadline = time.monotonic() + wait_s
-    while stats["lag"] != 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    def progress() -> _FilterProgress:
         stats = filter_stats(cfg)
-    return stats
+        committed = _committed_offsets(admin, cfg)
+        uncommitted = {p: end - max(committed.get(p, -1), 0) for p, end in target.items()
+                       if end > 0 and committed.get(p, -1) < end}
+        return _FilterProgress(bool(stats["ready"]), int(stats["lag"]), uncommitted, stats)
+
+    caught_up = wait_until(progress, until=lambda state: state.caught_up, timeout_s=timeout_s,
+                           every_s=0.3, what="the filter to commit everything in "
+                           f"{cfg.topics.shop_raw} up to {target}",
+                           ignore=_waiting_through_restarts, log=filter_log(cfg))
+    return caught_up.stats
+
+
+def wait_for_filter_bans(cfg: LabConfig, timeout_s: float = 10.0) -> int:
+    """Wait until the running filter holds as many ban entries as ``ban-words`` does now (it
+    applies a change within a second and shows its count in ``/stats`` once a second);
+    return that count. Call it after a change to the ban list, before publishing."""
+    bans = BanList()
+    BanTopic(cfg, principal="admin").load(bans)
+    expected = len(bans)
+
+    def held() -> dict[str, Any]:
+        stats = filter_stats(cfg)
+        return {"ready": stats["ready"], "ban_entries": stats["ban_entries"]}
+
+    wait_until(held, until=lambda state: state["ban_entries"] == expected, timeout_s=timeout_s,
+               every_s=0.2, what=f"the filter to hold the {expected} entries of "
+               f"{cfg.topics.ban_words}", ignore=(httpx.TransportError,), log=filter_log(cfg))
+    return expected
 
 
 def shop_clear_products(cfg: LabConfig) -> dict[str, dict[str, Any]]:
@@ -194,13 +227,13 @@ def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: BanApiClient) -> pd.Dat
     word, pid = product["brand"], product["product_id"]
     steps = [{"step": "before", "in shop-clear": pid in shop_clear_products(cfg)}]
     api.add(word)
-    time.sleep(1.0)  # the filter applies ban changes within a second
+    wait_for_filter_bans(cfg)
     republish(cfg, product)
     wait_for_filter(cfg)
     steps.append({"step": f"banned {word!r}, re-published",
                   "in shop-clear": pid in shop_clear_products(cfg)})
     api.remove(word)
-    time.sleep(1.0)
+    wait_for_filter_bans(cfg)
     republish(cfg, product)
     wait_for_filter(cfg)
     steps.append({"step": f"ban on {word!r} lifted, re-published",

@@ -15,12 +15,13 @@ from typing import Any
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
-from pokupai_lib.ingest.checks import filter_stats, wait_for_filter
+from pokupai_lib.ingest.checks import filter_log, filter_stats, wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.cluster import restore_preferred_leaders, start_cluster, stop_cluster
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
 from pokupai_lib.runtime.services import FILTER
 from pokupai_lib.runtime.supervisor import lab_supervisor
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["ExactlyOnceReport", "filter_across", "kill_filter_worker", "primary_outage"]
 
@@ -142,11 +143,10 @@ def filter_across(cfg: LabConfig, fault: Fault, fault_name: str,
     publisher = threading.Thread(target=_publish_in_chunks, name="publish-stream", args=(
         cfg, catalog.products, chunk, f"fault-{seed}-{first_id}", problems))
     publisher.start()
-    deadline = time.monotonic() + 120
-    while (done := _processed(cfg) - processed_at_start) < after:
-        if time.monotonic() > deadline:
-            raise LabError(f"the filter processed {done} of {count} products in 120 s")
-        time.sleep(0.05)
+    done = wait_until(lambda: _processed(cfg) - processed_at_start,
+                      until=lambda processed: processed >= after, timeout_s=120, every_s=0.05,
+                      what=f"the filter to process {after} of the {count} products",
+                      log=filter_log(cfg))
     fault(cfg)
     publisher.join()
     if problems:

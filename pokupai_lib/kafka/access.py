@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.kafka.clients import client_config, tls_context
 from pokupai_lib.runtime.certs import CertFiles, cert_files
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["AccessOutcome", "RoundTrip", "attempt_metadata", "attempt_produce",
            "attempt_tls_handshake", "ban_words_round_trip", "security_refusals"]
@@ -159,17 +160,20 @@ def _read_at(conf: dict[str, Any], topic: str, partition: int, offset: int,
                                 "isolation.level": "read_committed"})
     try:
         consumer.assign([TopicPartition(topic, partition, offset)])
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        def record_at_offset() -> dict[str, str] | None:
             msg = consumer.poll(1.0)
             if msg is None:
-                continue
+                return None
             if msg.error():
                 raise KafkaException(msg.error())
             value = msg.value()
-            if msg.offset() == offset and value is not None:
-                parsed: dict[str, str] = json.loads(value)
-                return parsed
-        raise TimeoutError(f"record {topic}[{partition}]@{offset} not read within {timeout_s} s")
+            if msg.offset() != offset or value is None:
+                return None
+            parsed: dict[str, str] = json.loads(value)
+            return parsed
+
+        return wait_until(record_at_offset, until=lambda _record: True, timeout_s=timeout_s,
+                          every_s=0, what=f"record {topic}[{partition}]@{offset} read back")
     finally:
         consumer.close()

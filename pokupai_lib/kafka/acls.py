@@ -5,7 +5,6 @@ Grants are literal or prefixed, never wildcard; ``intruder`` has none on purpose
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from confluent_kafka.admin import (
@@ -19,7 +18,7 @@ from confluent_kafka.admin import (
 )
 
 from pokupai_lib.config import ClusterName, LabConfig, Principal
-from pokupai_lib.errors import ClusterError
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["AclGrant", "AclKey", "current_acls", "designed_acls", "ensure_acls",
            "grants_for", "primary_grants", "secondary_grants"]
@@ -153,8 +152,10 @@ def ensure_acls(admin: AdminClient, grants: list[AclGrant]) -> tuple[list[AclKey
 
 def _wait_until_visible(admin: AdminClient, wanted: set[AclKey]) -> None:
     """Brokers learn new ACLs from the metadata log a moment after the controller commits."""
-    deadline = time.monotonic() + _TIMEOUT_S
-    while set(current_acls(admin)) != wanted:
-        if time.monotonic() > deadline:
-            raise ClusterError(f"the brokers do not show the designed ACLs after {_TIMEOUT_S} s")
-        time.sleep(0.3)
+
+    def difference() -> dict[str, list[AclKey]]:
+        present = set(current_acls(admin))
+        return {"missing": sorted(wanted - present), "extra": sorted(present - wanted)}
+
+    wait_until(difference, until=lambda diff: not any(diff.values()), timeout_s=_TIMEOUT_S,
+               every_s=0.3, what="the brokers to show exactly the designed ACLs")

@@ -6,7 +6,6 @@ import base64
 import socket
 import ssl
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pokupai_lib.runtime.artifacts import ensure_jmx_agent, ensure_kafka_libs
 from pokupai_lib.runtime.certs import cert_files
 from pokupai_lib.runtime.jvm import jvm_command
 from pokupai_lib.runtime.supervisor import ProbeResult, ServiceSpec, Supervisor
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = [
     "cluster_dir",
@@ -165,25 +165,24 @@ def _prepare_node(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode,
     format_storage(cfg, cluster, node, cluster_id, config_file)
 
 
+def _node_logs(cfg: LabConfig, cluster: ClusterName) -> list[Path]:
+    return [cfg.paths.logs / f"{node.name}.log" for node in cfg.cluster(cluster).nodes]
+
+
 def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,
                      timeout_s: float | None = None) -> list[int]:
     """Wait until the cluster's metadata lists ``count`` brokers; return their ids."""
     timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     admin = admin_client(cfg, cluster)
-    deadline = time.monotonic() + timeout_s
-    seen: list[int] = []
-    last_error = "none"
-    while time.monotonic() < deadline:
-        try:
-            described = admin.describe_cluster(request_timeout=5).result()
-            seen = sorted(node.id for node in described.nodes)
-            if len(seen) >= count:
-                return seen
-        except KafkaException as exc:  # the quorum may still be electing: retry to the deadline
-            last_error = str(exc)
-        time.sleep(1.0)
-    raise ClusterError(f"{cluster}: only brokers {seen} registered after {timeout_s:.0f} s "
-                       f"(last error: {last_error}); see {cfg.paths.log('kafka-*')}")
+
+    def registered() -> list[int]:
+        described = admin.describe_cluster(request_timeout=5).result()
+        return sorted(node.id for node in described.nodes)
+
+    # KafkaException: the quorum may still be electing
+    return wait_until(registered, until=lambda seen: len(seen) >= count, timeout_s=timeout_s,
+                      every_s=1.0, what=f"{count} brokers registered in {cluster}",
+                      ignore=(KafkaException,), log=_node_logs(cfg, cluster))
 
 
 def start_cluster(cfg: LabConfig, cluster: ClusterName, supervisor: Supervisor) -> str:
@@ -242,15 +241,10 @@ def restore_preferred_leaders(cfg: LabConfig, cluster: ClusterName,
     many partitions changed leader."""
     timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     admin = admin_client(cfg, cluster)
-    deadline = time.monotonic() + timeout_s
-    lagging = _partitions_with_short_isr(admin)
-    while lagging and time.monotonic() < deadline:
-        time.sleep(1.0)
-        lagging = _partitions_with_short_isr(admin)
-    if lagging:
-        raise ClusterError(f"{cluster}: {len(lagging)} partitions still under-replicated "
-                           f"{timeout_s:.0f} s after the restart (e.g. {lagging[0]}); "
-                           f"see {cfg.paths.log('kafka-*')}")
+    wait_until(lambda: _partitions_with_short_isr(admin), until=lambda lagging: not lagging,
+               timeout_s=timeout_s, every_s=1.0,
+               what=f"every partition of {cluster} fully in sync after the restart",
+               log=_node_logs(cfg, cluster))
     results = admin.elect_leaders(ElectionType.PREFERRED, None).result()
     failures = {f"{tp.topic}-{tp.partition}": str(err) for tp, err in results.items()
                 if err is not None and err.args[0].code() != KafkaError.ELECTION_NOT_NEEDED}

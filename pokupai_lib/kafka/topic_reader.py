@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from pokupai_lib.config import ClusterName, LabConfig, Principal
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import kafka_error, leadership_moving
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
            "read_range"]
@@ -70,53 +71,65 @@ def end_offsets(cfg: LabConfig, topic: str, cluster: ClusterName = "primary",
     """The next offset of every partition of ``topic`` (read_committed: the stable end).
     NOT_LEADER while leadership moves is retried with a new consumer: librdkafka neither
     retries this call nor refreshes the stale leader it asked."""
-    for attempt in range(attempts):
-        consumer = _consumer(cfg, cluster, principal)
-        try:
-            meta = consumer.list_topics(topic, timeout=cfg.timeouts.kafka_call_s).topics[topic]
-            return {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p),
-                                                          timeout=cfg.timeouts.kafka_call_s)[1])
-                    for p in meta.partitions}
-        except KafkaException as exc:
-            error = kafka_error(exc)
-            if attempt == attempts - 1 or error is None or not leadership_moving(error):
-                raise
-        finally:
-            consumer.close()
-        time.sleep(min(0.5 * 2 ** attempt, 4.0))
-    raise AssertionError("unreachable")
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts), wait=wait_exponential(multiplier=0.5, max=4.0),
+        retry=retry_if_exception(_leadership_moving), reraise=True)
+    return retrying(_end_offsets_once, cfg, topic, cluster, principal)
+
+
+def _leadership_moving(exc: BaseException) -> bool:
+    error = kafka_error(exc)
+    return error is not None and leadership_moving(error)
+
+
+def _end_offsets_once(cfg: LabConfig, topic: str, cluster: ClusterName,
+                      principal: Principal) -> dict[int, int]:
+    consumer = _consumer(cfg, cluster, principal)
+    timeout_s = cfg.timeouts.kafka_call_s
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        return {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p),
+                                                      timeout=timeout_s)[1])
+                for p in meta.partitions}
+    finally:
+        consumer.close()
 
 
 def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
                cluster: ClusterName = "primary", principal: Principal = "admin",
                timeout_s: float | None = None) -> list[Record]:
-    """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end."""
+    """Every committed record of ``topic`` from ``start`` (default: the beginning) to its end.
+
+    Raises LabTimeoutError naming the partitions not read to their end in ``timeout_s``.
+    """
     timeout_s = cfg.timeouts.read_s if timeout_s is None else timeout_s
     ends = end_offsets(cfg, topic, cluster, principal)
     begin = {p: (start or {}).get(p, 0) for p in ends}
     progress = ReadProgress({p: end for p, end in ends.items() if begin[p] < end})
     consumer = _consumer(cfg, cluster, principal)
     records: list[Record] = []
+
+    def read_one() -> ReadProgress:
+        msg = None if progress.done else consumer.poll(0.5)
+        if msg is None:
+            return progress
+        partition = msg.partition() or 0
+        if is_partition_eof(msg):
+            progress.reached_eof(partition)
+            return progress
+        offset = msg.offset() or 0
+        if offset < ends[partition]:
+            records.append(Record(partition, offset, msg.key(), msg.value(),
+                                  _headers(msg.headers()), msg.timestamp()[1]))
+        progress.saw(partition, offset)
+        return progress
+
     try:
         consumer.assign([TopicPartition(topic, p, begin[p]) for p in ends])
-        deadline = time.monotonic() + timeout_s
-        while not progress.done and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            partition = msg.partition() or 0
-            if is_partition_eof(msg):
-                progress.reached_eof(partition)
-                continue
-            offset = msg.offset() or 0
-            if offset < ends[partition]:
-                records.append(Record(partition, offset, msg.key(), msg.value(),
-                                      _headers(msg.headers()), msg.timestamp()[1]))
-            progress.saw(partition, offset)
+        wait_until(read_one, until=lambda p: p.done, timeout_s=timeout_s, every_s=0,
+                   what=f"{topic} ({cluster}) read to the end offsets {ends}")
     finally:
         consumer.close()
-    if not progress.done:
-        raise TimeoutError(f"{topic}: partitions {sorted(progress.pending)} not read to their end")
     return records
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -18,6 +17,7 @@ from confluent_kafka.admin import (
 from pokupai_lib.config import TopicSpec
 from pokupai_lib.errors import ClusterError
 from pokupai_lib.kafka.faults import kafka_error
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["ensure_topics", "topic_layouts"]
 
@@ -69,18 +69,18 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec]) -> list[str]:
 
 def _wait_visible(admin: AdminClient, names: list[str]) -> dict[str, Any]:
     """Topic metadata once every name is visible with leaders (new topics take a moment)."""
-    deadline = time.monotonic() + _TIMEOUT_S
-    while True:
-        topics = admin.list_topics(timeout=_TIMEOUT_S).topics
-        ready = all(name in topics and topics[name].error is None
-                    and all(p.leader >= 0 for p in topics[name].partitions.values())
-                    for name in names)
-        if ready or time.monotonic() > deadline:
-            missing = [n for n in names if n not in topics]
-            if missing:
-                raise ClusterError(f"topics {missing} not visible after {_TIMEOUT_S} s")
-            return dict(topics)
-        time.sleep(0.5)
+    topics: dict[str, Any] = {}
+
+    def not_ready() -> list[str]:
+        nonlocal topics
+        topics = dict(admin.list_topics(timeout=_TIMEOUT_S).topics)
+        return [name for name in names
+                if name not in topics or topics[name].error is not None
+                or any(p.leader < 0 for p in topics[name].partitions.values())]
+
+    wait_until(not_ready, until=lambda waiting: not waiting, timeout_s=_TIMEOUT_S, every_s=0.5,
+               what=f"topics {names} visible with a leader for every partition")
+    return topics
 
 
 def _check_layout(admin: AdminClient, specs: list[TopicSpec]) -> None:

@@ -19,13 +19,13 @@ from confluent_kafka import Consumer, TopicPartition
 from matplotlib.axes import Axes
 
 from pokupai_lib.config import ClusterName, LabConfig
-from pokupai_lib.errors import ClusterError
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
 from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
 from pokupai_lib.runtime.supervisor import Supervisor
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report", "plot_lag",
            "restart_during_publish", "wait_for_mirror"]
@@ -77,14 +77,11 @@ def _target_total(cfg: LabConfig, topic: str) -> int:
 def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
     """Wait until every mirrored topic's copy holds all source records; return the report."""
     timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
-    deadline = time.monotonic() + timeout_s
     expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
-    while any(_target_total(cfg, t) < n for t, n in expected.items()):
-        if time.monotonic() > deadline:
-            behind = {t: n - _target_total(cfg, t) for t, n in expected.items()}
-            raise ClusterError(f"MirrorMaker 2 has not caught up after {timeout_s:.0f} s "
-                               f"(records behind: {behind}); see {cfg.paths.log('mirror-maker')}")
-        time.sleep(0.5)
+    wait_until(lambda: {t: n - _target_total(cfg, t) for t, n in expected.items()},
+               until=lambda behind: all(n <= 0 for n in behind.values()), timeout_s=timeout_s,
+               every_s=0.5, what="MirrorMaker 2 to copy every source record (state: records "
+               "behind per topic)", log=cfg.paths.log(MIRROR_SERVICE))
     return mirror_report(cfg)
 
 
@@ -196,7 +193,11 @@ def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.
     publishing.join()
     wait_for_filter(cfg)
     wait_for_mirror(cfg)
-    time.sleep(2 * sampler.interval_s)  # a last sample with both sides equal
+    # a last sample with the target caught up (MirrorMaker may have repeated records)
+    wait_until(lambda: sampler.samples[-1] if sampler.samples else None,
+               until=lambda sample: sample[2] >= sample[1], timeout_s=30,
+               every_s=sampler.interval_s,
+               what="a lag sample with the target caught up (state: seconds, source, target)")
     sampler.stop()
     return sampler
 

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import string
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,11 @@ import pandas as pd
 import yaml
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.errors import LabError, MissingToolError
+from pokupai_lib.errors import MissingToolError
 from pokupai_lib.monitoring.alert_receiver import notifications
 from pokupai_lib.runtime.artifacts import apt_get
 from pokupai_lib.runtime.supervisor import ServiceSpec, Supervisor, http_probe
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["ALERTMANAGER", "MONITORING_SERVICES", "VICTORIA_METRICS", "VMALERT",
            "ensure_monitoring_tools", "missing_monitoring_tools", "monitoring_specs",
@@ -191,21 +191,21 @@ def targets_frame(cfg: LabConfig) -> pd.DataFrame:
 
 def wait_for_targets(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
     """Wait until VictoriaMetrics has scraped every configured target successfully; return
-    the targets. Raises LabError naming the ones still missing or down."""
+    the targets. Raises LabTimeoutError naming the ones still missing or down."""
     timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
     expected = {target for job in scrape_config(cfg)["scrape_configs"]
                 for group in job["static_configs"] for target in group["targets"]}
-    deadline = time.monotonic() + timeout_s
-    while True:
+    frame = pd.DataFrame()
+
+    def not_up() -> list[str]:
+        nonlocal frame
         frame = targets_frame(cfg)
-        up = set(frame.loc[frame["up"] == 1, "instance"])
-        if expected <= up:
-            return frame
-        if time.monotonic() > deadline:
-            raise LabError(f"not scraped successfully within {timeout_s:.0f} s: "
-                           f"{', '.join(sorted(expected - up))}; see "
-                           f"{cfg.paths.log('victoria-metrics')}")
-        time.sleep(1.0)
+        return sorted(expected - set(frame.loc[frame["up"] == 1, "instance"]))
+
+    wait_until(not_up, until=lambda missing: not missing, timeout_s=timeout_s, every_s=1.0,
+               what="VictoriaMetrics to scrape every target successfully (state: the targets "
+               "not up)", log=cfg.paths.log(VICTORIA_METRICS))
+    return frame
 
 
 def rules_frame(cfg: LabConfig) -> pd.DataFrame:
@@ -224,14 +224,15 @@ def rules_frame(cfg: LabConfig) -> pd.DataFrame:
 def wait_for_alert(cfg: LabConfig, alert: str, status: str, since: str,
                    timeout_s: float = 90.0, **labels: str) -> dict[str, Any]:
     """The first notification of ``alert`` with ``status`` received after ``since`` (ISO
-    time) whose labels include ``labels``; raises LabError on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for note in notifications(cfg):
-            if (note["received_at"] >= since and note["status"] == status
-                    and note["labels"].get("alertname") == alert
-                    and all(note["labels"].get(k) == v for k, v in labels.items())):
-                return note
-        time.sleep(1.0)
-    raise LabError(f"no {status} {alert} notification {labels or ''} within {timeout_s:.0f} s; "
-                   f"see {cfg.paths.log('vmalert')} and {cfg.paths.log('alertmanager')}")
+    time) whose labels include ``labels``; raises LabTimeoutError on timeout."""
+
+    def first_match() -> dict[str, Any] | None:
+        return next((note for note in notifications(cfg)
+                     if note["received_at"] >= since and note["status"] == status
+                     and note["labels"].get("alertname") == alert
+                     and all(note["labels"].get(k) == v for k, v in labels.items())), None)
+
+    return wait_until(first_match, until=lambda _note: True, timeout_s=timeout_s, every_s=1.0,
+                      what=f"a {status} {alert} notification {labels or ''} after {since}",
+                      log=[cfg.paths.log(VMALERT),
+                           cfg.paths.log(ALERTMANAGER)])

@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar, cast
 
 import httpx
 import orjson
@@ -28,11 +29,12 @@ from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_rang
 from pokupai_lib.recommendations.row_checks import category_problems, live_products
 from pokupai_lib.runtime.services import RECOMMENDER, recommender_spec
 from pokupai_lib.runtime.supervisor import lab_supervisor
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = ["RecoveryReport", "categories_frame", "category_mismatches",
            "kill_and_restart_recommender", "kill_during_searches", "output_offsets",
-           "outputs_since", "recommend_after_search",
-           "recommendation_latency", "recommendations_frame", "recommender_stats", "search_demand",
+           "outputs_since", "recommend_after_search", "recommendation_latency",
+           "recommendations_frame", "recommender_log", "recommender_stats", "search_demand",
            "wait_for_recommendations", "wait_until_caught_up"]
 
 T = TypeVar("T")
@@ -51,15 +53,15 @@ def wait_until_caught_up(cfg: LabConfig, timeout_s: float | None = None) -> dict
     """Wait until the recommender has committed everything in its inputs and its own
     repartition topics; return the lag per topic."""
     timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
-    deadline = time.monotonic() + timeout_s
-    while True:
-        lag: dict[str, int] = recommender_stats(cfg).get("lag") or {}
-        if lag and not any(lag.values()):
-            return lag
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the recommender is still behind after {timeout_s:.0f} s: "
-                               f"{lag}; see {cfg.paths.log(RECOMMENDER)}")
-        time.sleep(0.5)
+    return wait_until(lambda: recommender_stats(cfg).get("lag") or {},
+                      until=lambda lag: bool(lag) and not any(lag.values()), timeout_s=timeout_s,
+                      every_s=0.5, what="the recommender to commit everything in its inputs "
+                      "(state: lag per topic)", log=recommender_log(cfg))
+
+
+def recommender_log(cfg: LabConfig) -> Path:
+    """The recommender's log file."""
+    return cfg.paths.log(RECOMMENDER)
 
 
 def categories_frame(cfg: LabConfig) -> pd.DataFrame:
@@ -117,24 +119,29 @@ def recommendations_frame(rows: list[dict[str, Any]], width: int = 80) -> pd.Dat
     return frame
 
 
+class _Answer(NamedTuple):
+    """One answer of ``GET /recommendations/{id}``: its status and what ``pick`` found."""
+
+    status: int
+    found: object
+
+
 def _poll_recommendations(client: ClientApiClient, id_client: str,
                           pick: Callable[[list[dict[str, Any]]], T | None],
-                          timeout_s: float, missing: str) -> T:
+                          timeout_s: float, missing: str, log: Path | None) -> T:
     """Ask ``GET /recommendations/{id}`` every 20 ms until ``pick`` finds what it wants in
-    the rows (a 404 counts as no rows yet); TimeoutError naming ``missing`` otherwise."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    the rows (a 404 counts as no rows yet); LabTimeoutError naming ``missing`` otherwise."""
+
+    def answer() -> _Answer:
         response = client.recommendations(id_client)
         if response.status_code not in (200, 404):
             response.raise_for_status()
         rows = response.json()["recommendations"] if response.status_code == 200 else []
-        found = pick(rows)
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{missing} after {timeout_s:.0f} s (last answer "
-                               f"{response.status_code}); see {client.cfg.paths.log(RECOMMENDER)}")
-        time.sleep(0.02)
+        return _Answer(response.status_code, pick(rows))
+
+    found = wait_until(answer, until=lambda a: a.found is not None, timeout_s=timeout_s,
+                       every_s=0.02, what=missing, log=log)
+    return cast(T, found.found)
 
 
 def wait_for_recommendations(cfg: LabConfig, client: ClientApiClient, id_client: str,
@@ -142,13 +149,13 @@ def wait_for_recommendations(cfg: LabConfig, client: ClientApiClient, id_client:
     """The client's recommendations once at least ``count`` exist (newest first)."""
     return _poll_recommendations(
         client, id_client, lambda rows: rows if len(rows) >= count else None, timeout_s,
-        f"client {id_client!r} has no {count} recommendation(s)")
+        f"{count} recommendation(s) for client {id_client!r}", recommender_log(cfg))
 
 
 def recommend_after_search(client: ClientApiClient, id_client: str, word: str,
-                           timeout_s: float = 30.0) -> dict[str, Any]:
+                           timeout_s: float = 30.0, log: Path | None = None) -> dict[str, Any]:
     """``POST /search`` as the client, then the recommendation of exactly that search (a
-    client's earlier searches are skipped by their time)."""
+    client's earlier searches are skipped by their time); ``log`` is named on a timeout."""
     before = datetime.now(UTC).isoformat(timespec="milliseconds")
     client.search_response(id_client, word).raise_for_status()
 
@@ -157,7 +164,7 @@ def recommend_after_search(client: ClientApiClient, id_client: str, word: str,
                      and str(row["SEARCHED_AT"]) >= before), None)
 
     return _poll_recommendations(client, id_client, this_search, timeout_s,
-                                 f"no recommendation for {id_client!r}'s search {word!r}")
+                                 f"the recommendation of {id_client!r}'s search {word!r}", log)
 
 
 def recommendation_latency(cfg: LabConfig, searches: int = 50, word: str = "Красота",
@@ -193,12 +200,10 @@ def kill_and_restart_recommender(cfg: LabConfig, timeout_s: float = 120.0) -> in
     if pid is None:
         raise ServiceNotReadyError("the recommender is not running; start it with pokupai up")
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout_s
-    while (new := supervisor.worker_pid(RECOMMENDER)) in (None, pid):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the recommender's keeper did not restart it in {timeout_s:.0f} "
-                               f"s; see {cfg.paths.log(RECOMMENDER)}")
-        time.sleep(0.2)
+    new = wait_until(lambda: supervisor.worker_pid(RECOMMENDER),
+                     until=lambda worker: worker != pid, timeout_s=timeout_s, every_s=0.2,
+                     what=f"the recommender's keeper to restart it (killed pid {pid})",
+                     log=recommender_log(cfg))
     supervisor.wait_ready(recommender_spec(cfg))
     return new
 
@@ -252,11 +257,10 @@ def kill_during_searches(cfg: LabConfig, searches: int = 400, interval_s: float 
 
     sender = threading.Thread(target=send, name="searches")
     sender.start()
-    deadline = time.monotonic() + 60
-    done = 0
-    while done < searches // 4 and time.monotonic() < deadline:
-        time.sleep(0.2)
-        done = sum(outputs_since(cfg, start).values())
+    done = wait_until(lambda: sum(outputs_since(cfg, start).values()),
+                      until=lambda recommended: recommended >= searches // 4, timeout_s=60,
+                      every_s=0.2, what=f"{searches // 4} of {searches} searches recommended "
+                      "before the kill", log=recommender_log(cfg))
     kill_and_restart_recommender(cfg)
     sender.join()
     wait_until_caught_up(cfg)

@@ -27,8 +27,9 @@ from typing import Any, Literal
 import psutil
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.errors import PortBusyError, ServiceNotReadyError
+from pokupai_lib.errors import LabTimeoutError, PortBusyError, ServiceNotReadyError
 from pokupai_lib.runtime.keeper_state import KeeperState, read_keeper_state
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = [
     "ProbeResult",
@@ -242,22 +243,21 @@ class Supervisor:
 
     def wait_ready(self, spec: ServiceSpec) -> None:
         """Block until the probe passes; raise ServiceNotReadyError with the log's tail."""
-        deadline = time.monotonic() + spec.ready_timeout_s
-        result = ProbeResult(False, "not probed yet")
-        while time.monotonic() < deadline:
+
+        def probe() -> ProbeResult:
             if self.running_pid(spec.name) is None:
                 raise ServiceNotReadyError(
                     f"{spec.name} exited during start-up; last lines of "
                     f"{self.log_file(spec.name)}:\n{self.log_tail(spec.name)}")
-            if spec.probe is None:
-                return
-            result = spec.probe()
-            if result.ok:
-                return
-            time.sleep(0.5)
-        raise ServiceNotReadyError(
-            f"{spec.name} not ready after {spec.ready_timeout_s:.0f} s: probe {result.detail}; "
-            f"last lines of {self.log_file(spec.name)}:\n{self.log_tail(spec.name)}")
+            return spec.probe() if spec.probe is not None else ProbeResult(True, "no probe")
+
+        try:
+            wait_until(probe, until=lambda result: result.ok, timeout_s=spec.ready_timeout_s,
+                       every_s=0.5, what=f"{spec.name} to pass its readiness probe")
+        except LabTimeoutError as exc:
+            raise ServiceNotReadyError(
+                f"{spec.name} not ready: {exc}; last lines of {self.log_file(spec.name)}:\n"
+                f"{self.log_tail(spec.name)}") from exc
 
     def start(self, spec: ServiceSpec) -> int:
         """Launch ``spec`` (a no-op when it runs) and wait until it is ready."""
@@ -283,17 +283,19 @@ class Supervisor:
         deadline = time.monotonic() + timeout_s
         for name, pid in running.items():
             # the whole group: a child that inherited a listening socket keeps the port
-            if not _wait_group_gone(pid, max(0.0, deadline - time.monotonic())):
+            try:
+                _wait_group_gone(pid, max(0.0, deadline - time.monotonic()))
+            except LabTimeoutError:  # SIGTERM was not enough
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
-                _wait_group_gone(pid, 10.0)
+                _wait_group_gone(pid, 10.0, self.log_file(name))
             self.pid_file(name).unlink(missing_ok=True)
         return list(running)
 
     def restart(self, spec: ServiceSpec) -> int:
         """Stop, wait until its ports are free again, then start and wait for readiness."""
         self.stop(spec.name, spec.stop_timeout_s)
-        _wait_ports_free(spec.ports, timeout_s=15.0)
+        _wait_ports_free(spec.ports, timeout_s=15.0, log=self.log_file(spec.name))
         return self.start(spec)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
@@ -343,16 +345,15 @@ def _alive(pid: int, create_time: float) -> bool:
         return False
 
 
-def _wait_group_gone(pgid: int, timeout_s: float) -> bool:
+def _wait_group_gone(pgid: int, timeout_s: float, log: Path | None = None) -> None:
     """Wait until the leader and every other member of process group ``pgid`` are gone."""
-    deadline = time.monotonic() + timeout_s
-    if not _wait_gone(pgid, timeout_s):
-        return False
-    while time.monotonic() < deadline:
-        if not _live_group_members(pgid):
-            return True
-        time.sleep(0.2)
-    return False
+    wait_until(lambda: _group_left(pgid), until=lambda left: not left, timeout_s=timeout_s,
+               every_s=0.2, what=f"process group {pgid} to exit", log=log)
+
+
+def _group_left(pgid: int) -> list[int]:
+    """The live processes of group ``pgid``: its leader while it runs, then the others."""
+    return [pgid] if _running(pgid) else _live_group_members(pgid)
 
 
 def _live_group_members(pgid: int) -> list[int]:
@@ -366,24 +367,23 @@ def _live_group_members(pgid: int) -> list[int]:
     return members
 
 
-def _wait_ports_free(ports: Sequence[int], timeout_s: float) -> None:
-    """Give a stopped server's sockets a moment to close; launch() names any holder left."""
-    deadline = time.monotonic() + timeout_s
-    while any(port_holder(p) is not None for p in ports) and time.monotonic() < deadline:
-        time.sleep(0.2)
+def _wait_ports_free(ports: Sequence[int], timeout_s: float, log: Path | None = None) -> None:
+    """Give a stopped server's sockets a moment to close."""
+
+    def holders() -> dict[int, str]:
+        return {port: holder for port in ports if (holder := port_holder(port)) is not None}
+
+    wait_until(holders, until=lambda held: not held, timeout_s=timeout_s, every_s=0.2,
+               what=f"ports {list(ports)} to be free", log=log)
 
 
-def _wait_gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        _reap(pid)
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.2)
-    return False
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not; our own child is reaped on the way)."""
+    _reap(pid)
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def lab_supervisor(cfg: LabConfig) -> Supervisor:

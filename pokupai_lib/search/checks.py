@@ -5,7 +5,6 @@ Each one works on the real services: the client API, Elasticsearch, Connect and 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable
 
@@ -18,7 +17,9 @@ from pokupai_lib.client_api.events import parse_search_event
 from pokupai_lib.config import LabConfig
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
+from pokupai_lib.runtime.services import CLIENT_API
 from pokupai_lib.runtime.supervisor import Supervisor
+from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.search.elastic import ELASTIC_SERVICE, elastic_client, start_elastic
 
 __all__ = ["banned_products_found", "search_while_elastic_down", "send_unindexable"]
@@ -51,15 +52,15 @@ def send_unindexable(cfg: LabConfig) -> str:
     return key
 
 
-def _recorded(cfg: LabConfig, start: dict[int, int], id_client: str,
-              timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for record in read_range(cfg, cfg.topics.client_searches, start):
-            if record.value and parse_search_event(record.value).id_client == id_client:
-                return True
-        time.sleep(0.5)
-    return False
+def _wait_recorded(cfg: LabConfig, start: dict[int, int], id_client: str,
+                   timeout_s: float = 15.0) -> bool:
+    """True once a search of ``id_client`` is in ``client-searches`` after ``start``."""
+    return wait_until(
+        lambda: any(record.value and parse_search_event(record.value).id_client == id_client
+                    for record in read_range(cfg, cfg.topics.client_searches, start)),
+        timeout_s=timeout_s, every_s=0.5,
+        what=f"a search of {id_client!r} recorded in {cfg.topics.client_searches}",
+        log=cfg.paths.logs / f"{CLIENT_API}.log")
 
 
 def search_while_elastic_down(cfg: LabConfig, word: str = "часы") -> pd.DataFrame:
@@ -72,7 +73,7 @@ def search_while_elastic_down(cfg: LabConfig, word: str = "часы") -> pd.Data
     supervisor.stop(ELASTIC_SERVICE, cfg.service_stop_timeout_s)
     try:
         response = client.search_response(id_client, word)
-        recorded = _recorded(cfg, start, id_client)
+        recorded = _wait_recorded(cfg, start, id_client)
         health = client.health()
     finally:
         start_elastic(cfg, supervisor)
@@ -84,5 +85,5 @@ def search_while_elastic_down(cfg: LabConfig, word: str = "часы") -> pd.Data
         {"when": "Elasticsearch started again", "HTTP": after.status_code,
          "answer": "results" if after.json().get("total") else "no results",
          "search recorded in client-searches":
-         _recorded(cfg, start, id_client), "health": client.health()["status"]},
+         _wait_recorded(cfg, start, id_client), "health": client.health()["status"]},
     ])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import string
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,12 @@ from pokupai_lib.kafka.clients import jvm_ssl_properties, write_properties
 from pokupai_lib.runtime.artifacts import connect_plugins_dir, ensure_connect_plugins
 from pokupai_lib.runtime.jvm import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.runtime.supervisor import ON_FAILURE, ServiceSpec, Supervisor, http_probe
+from pokupai_lib.runtime.wait import wait_until
 
 __all__ = [
     "CONNECT_SERVICE",
     "apply_connector",
+    "connect_log",
     "connect_spec",
     "connector_config",
     "connector_status",
@@ -179,11 +180,9 @@ def reset_sink_offsets(cfg: LabConfig, name: str) -> None:
     """Make a sink read its topics from the start again (stop, drop offsets, resume)."""
     with _rest(cfg) as rest:
         _raise_for(rest.put(f"/connectors/{name}/stop"), f"stopping connector {name}")
-        deadline = time.monotonic() + 30
-        while rest.get(f"/connectors/{name}/status").json()["connector"]["state"] != "STOPPED":
-            if time.monotonic() > deadline:
-                raise ConnectorError(f"connector {name} did not stop within 30 s")
-            time.sleep(0.5)
+        wait_until(lambda: rest.get(f"/connectors/{name}/status").json()["connector"]["state"],
+                   until=lambda state: state == "STOPPED", timeout_s=30, every_s=0.5,
+                   what=f"connector {name} stopped", log=connect_log(cfg))
         _raise_for(rest.delete(f"/connectors/{name}/offsets"), f"resetting {name}'s offsets")
         _raise_for(rest.put(f"/connectors/{name}/resume"), f"resuming connector {name}")
 
@@ -200,21 +199,23 @@ def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None
     """Wait until the connector and all its tasks are RUNNING; raise with the trace if one
     FAILED or time runs out."""
     timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
-    deadline = time.monotonic() + timeout_s
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            status = connector_status(cfg, name)
-        except ConnectorError:
-            time.sleep(1.0)
-            continue
-        states = [status["connector"]["state"], *(t["state"] for t in status["tasks"])]
+
+    def all_running(status: dict[str, Any]) -> bool:
+        """The connector and every task RUNNING; a FAILED task ends the wait at once."""
         failed = [t for t in status["tasks"] if t["state"] == "FAILED"]
         if failed:
             raise ConnectorError(f"connector {name}: task {failed[0]['id']} FAILED:\n"
                                  f"{failed[0].get('trace', '')[:2000]}")
-        if status["tasks"] and all(state == "RUNNING" for state in states):
-            return status
-        time.sleep(1.0)
-    raise ConnectorError(f"connector {name} not RUNNING after {timeout_s:.0f} s: {status}; "
-                         f"see {cfg.paths.log(CONNECT_SERVICE)}")
+        states = [status["connector"]["state"], *(t["state"] for t in status["tasks"])]
+        return bool(status["tasks"]) and all(state == "RUNNING" for state in states)
+
+    # ConnectorError from the status call: Connect still starting, or no such connector yet
+    return wait_until(lambda: connector_status(cfg, name), until=all_running,
+                      timeout_s=timeout_s, every_s=1.0,
+                      what=f"connector {name} and all its tasks RUNNING",
+                      ignore=(ConnectorError,), log=connect_log(cfg))
+
+
+def connect_log(cfg: LabConfig) -> Path:
+    """Kafka Connect's log file."""
+    return cfg.paths.log(CONNECT_SERVICE)

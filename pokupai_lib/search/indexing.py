@@ -7,15 +7,15 @@ The index is right when it has one document per product that ``primary.shop-clea
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pandas as pd
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.errors import SearchIndexError
+from pokupai_lib.errors import LabTimeoutError
 from pokupai_lib.kafka.topic_reader import latest_by_key, read_range
-from pokupai_lib.search.connect import connector_status, status_frame
+from pokupai_lib.runtime.wait import wait_until
+from pokupai_lib.search.connect import connect_log, connector_status, status_frame
 from pokupai_lib.search.elastic import elastic_client, index_count
 
 __all__ = ["expected_documents", "index_report", "sink_dead_letters", "wait_for_index"]
@@ -31,21 +31,24 @@ def expected_documents(cfg: LabConfig) -> dict[str, dict[str, Any]]:
 def wait_for_index(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, dict[str, Any]]:
     """Wait until the index holds exactly the expected products; return them.
 
-    Raises SearchIndexError with both counts (and the connector's state) on timeout.
+    Raises LabTimeoutError with both counts and the connector's state on timeout.
     """
     timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
     expected = expected_documents(cfg)
-    deadline = time.monotonic() + timeout_s
-    count = index_count(cfg)
-    while count != len(expected) or _missing(cfg, expected):
-        if time.monotonic() > deadline:
-            state = status_frame(connector_status(cfg, cfg.connect.sink_name))
-            raise SearchIndexError(
-                f"index {cfg.elastic.index} has {count} documents, {len(expected)} expected, "
-                f"after {timeout_s:.0f} s; connector:\n{state.to_string(index=False)}\n"
-                f"see {cfg.paths.log('kafka-connect')}")
-        time.sleep(0.5)
+
+    def counts() -> dict[str, int | None]:
         count = index_count(cfg)
+        # documents compared one by one only once the count is right
+        missing = len(_missing(cfg, expected)) if count == len(expected) else None
+        return {"documents": count, "expected": len(expected), "missing or different": missing}
+
+    try:
+        wait_until(counts, until=lambda c: c["missing or different"] == 0, timeout_s=timeout_s,
+                   every_s=0.5, what=f"index {cfg.elastic.index} to hold exactly the "
+                   "mirrored products", log=connect_log(cfg))
+    except LabTimeoutError as exc:
+        state = status_frame(connector_status(cfg, cfg.connect.sink_name))
+        raise LabTimeoutError(f"{exc}\nconnector:\n{state.to_string(index=False)}") from None
     return expected
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ from lab_fixture import Lab
 from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.config import load_config
 from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS
+from pokupai_lib.ingest.checks import wait_for_filter_bans
 from pokupai_lib.lab import up_platform
 
 
@@ -25,7 +25,7 @@ def lab() -> Lab:
     bans = BanTopic(cfg, principal="admin")
     for word in DEFAULT_BANNED_WORDS:
         bans.add(word, "word", "integration tests")
-    time.sleep(1.0)  # the filter applies ban changes within a second
+    wait_for_filter_bans(cfg)
     return Lab.of(cfg)
 
 

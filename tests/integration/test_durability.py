@@ -3,11 +3,10 @@ each test restores them, and then every stream stage must still work."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient
 from lab_fixture import Lab
 
@@ -20,6 +19,8 @@ from pokupai_lib.kafka.cluster import (
     stop_node,
     wait_for_brokers,
 )
+from pokupai_lib.kafka.topic_reader import read_range
+from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.stage_checks import probe_every_stage
 
 pytestmark = pytest.mark.slow
@@ -45,30 +46,13 @@ def _partition(admin: AdminClient, topic: str) -> tuple[int, list[int], list[int
 
 
 def _wait_isr(admin: AdminClient, topic: str, size: int, timeout_s: float = 60) -> list[int]:
-    deadline = time.monotonic() + timeout_s
-    isr: list[int] = []
-    while time.monotonic() < deadline:
-        _leader, _replicas, isr = _partition(admin, topic)
-        if len(isr) == size:
-            return isr
-        time.sleep(0.5)
-    raise AssertionError(f"ISR of {topic} is {isr}, expected {size} replicas")
+    return wait_until(lambda: _partition(admin, topic)[2], until=lambda isr: len(isr) == size,
+                      timeout_s=timeout_s, every_s=0.5,
+                      what=f"{size} replicas in the ISR of {topic}")
 
 
 def _read_all(cfg: LabConfig, topic: str) -> list[bytes]:
-    consumer = Consumer(client_config(cfg, "primary", "admin", **{
-        "group.id": "it-durability", "enable.auto.commit": False}))
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    values: list[bytes] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        msg = consumer.poll(1.0)
-        if msg is None and values:
-            break
-        if msg is not None and not msg.error():
-            values.append(msg.value() or b"")
-    consumer.close()
-    return values
+    return [record.value or b"" for record in read_range(cfg, topic, timeout_s=30)]
 
 
 def test_acked_record_survives_stopping_a_broker(lab: Lab, restore_brokers: None) -> None:

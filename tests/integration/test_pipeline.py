@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from pokupai_lib.ingest.checks import (
     prepare_shop_files,
     send_bad_records,
     wait_for_filter,
+    wait_for_filter_bans,
 )
 from pokupai_lib.ingest.outage_checks import filter_across, kill_filter_worker
 from pokupai_lib.ingest.publisher import publish_files
@@ -157,7 +157,7 @@ def test_ban_rules_end_to_end_and_live_updates(lab: Lab, api: BanApiClient) -> N
         api.add(phrase)
         api.add(banned_id, "banned-products", "product_id")
         api.add(banned_sku, "banned-skus", "sku")
-        time.sleep(1.0)  # ban changes apply within a second
+        wait_for_filter_bans(lab.cfg)
         start = end_offsets(lab.cfg, lab.cfg.topics.shop_clear)
         _publish(lab.cfg, [p for p, _allowed in products.values()], "rules")
         wait_for_filter(lab.cfg)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from lab_fixture import Lab
@@ -13,7 +12,12 @@ from pokupai_lib.client_api.checks import search_frame, validation_answers
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
 from pokupai_lib.ingest.catalog import generate_products
-from pokupai_lib.ingest.checks import prepare_shop_files, republish, wait_for_filter
+from pokupai_lib.ingest.checks import (
+    prepare_shop_files,
+    republish,
+    wait_for_filter,
+    wait_for_filter_bans,
+)
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.topic_reader import end_offsets
 from pokupai_lib.mirroring.checks import wait_for_mirror
@@ -83,7 +87,7 @@ def test_a_tombstone_deletes_the_document(lab: Lab) -> None:
     bans = BanTopic(cfg, principal="admin")
     bans.add(product["product_id"], "product_id", "integration test")
     try:
-        time.sleep(1.0)
+        wait_for_filter_bans(cfg)
         republish(cfg, product)  # now banned: the filter writes a tombstone for its key
         _through_the_pipeline(cfg)
         assert not es.exists(index=cfg.elastic.index, id=product["product_id"])

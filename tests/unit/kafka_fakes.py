@@ -69,6 +69,12 @@ class FakeMessage:
     def error(self) -> KafkaError | None:
         return self._error
 
+    def headers(self) -> list[tuple[str, bytes]] | None:
+        return None
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 0)  # TIMESTAMP_CREATE_TIME, the epoch
+
 
 def eof(partition: int, offset: int) -> FakeMessage:
     """The end-of-partition event librdkafka sends at the partition's (stable) end."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, KafkaException
 from kafka_fakes import FakeConsumer, FakeMessage, ScriptItem, eof
 
 from pokupai_lib.bans import topic as ban_topic
@@ -15,7 +14,9 @@ from pokupai_lib.bans.app import MAX_TERM_LENGTH, check_term
 from pokupai_lib.bans.rules import BanList
 from pokupai_lib.bans.topic import BanTopic, apply_ban_record, ban_key, parse_ban_key
 from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import LabTimeoutError
 from pokupai_lib.kafka.topic_reader import ReadProgress
+from pokupai_lib.runtime.wait import wait_until
 
 
 def test_word_keys_are_the_normalized_term_and_exact_bans_are_prefixed() -> None:
@@ -102,9 +103,8 @@ class _Follower:
                                           self.deaths.append, timeout_s)
 
     def run_script(self, thread: threading.Thread) -> None:
-        deadline = time.monotonic() + 5
-        while self.consumer.script and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not self.consumer.script or not thread.is_alive(), timeout_s=5,
+                   every_s=0.01, what="the scripted consumer's script played to its end")
         self.stop.set()
         thread.join(5)
 
@@ -160,6 +160,25 @@ def test_a_load_that_never_reaches_the_end_times_out_and_closes_its_consumer(
         tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     follower = _Follower(tmp_cfg, monkeypatch, [_record(0, 0, "а", _entry("а"))],
                          ends={0: 2})
-    with pytest.raises(TimeoutError, match="not read to its end"):
+    with pytest.raises(LabTimeoutError, match="read to its end"):
         follower.start(timeout_s=0.2)
+    assert follower.consumer.closed
+
+
+def test_a_load_waits_through_a_transient_error_and_names_it_if_the_end_never_comes(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    down = KafkaError(KafkaError._ALL_BROKERS_DOWN)
+    follower = _Follower(tmp_cfg, monkeypatch, [FakeMessage(0, 0, error=down),
+                                                _record(0, 0, "а", _entry("а"))], ends={0: 2})
+    with pytest.raises(LabTimeoutError, match=r"last error: KafkaException: .*ALL_BROKERS_DOWN"):
+        follower.start(timeout_s=0.2)
+    assert follower.bans.terms("word") == ["а"] and follower.consumer.closed
+
+
+def test_a_fatal_error_during_the_load_is_raised_at_once(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    fatal = KafkaError(KafkaError._FATAL, fatal=True)
+    follower = _Follower(tmp_cfg, monkeypatch, [FakeMessage(0, 0, error=fatal)], ends={0: 2})
+    with pytest.raises(KafkaException):
+        follower.start(timeout_s=5)
     assert follower.consumer.closed

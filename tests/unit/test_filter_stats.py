@@ -3,7 +3,16 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
+import httpx
+import pytest
+
+from pokupai_lib.bans.rules import BanList
+from pokupai_lib.bans.topic import BanTopic
+from pokupai_lib.config import LabConfig
+from pokupai_lib.errors import LabTimeoutError
+from pokupai_lib.ingest import checks
 from pokupai_lib.ingest.stats import FilterStats
 from pokupai_lib.runtime.stats_http import serve_stats
 
@@ -43,3 +52,39 @@ def test_http_views() -> None:
         assert "filter_processed_total 3.0" in metrics
     finally:
         server.shutdown()
+
+
+def _topic_holds(monkeypatch: pytest.MonkeyPatch, *terms: str) -> None:
+    def load(_self: BanTopic, bans: BanList, timeout_s: float = 30.0) -> int:
+        for term in terms:
+            bans.add(term)
+        return len(terms)
+
+    monkeypatch.setattr(BanTopic, "load", load)
+
+
+def _stats_answers(monkeypatch: pytest.MonkeyPatch, *answers: int | Exception) -> None:
+    queue = list(answers)
+
+    def filter_stats(_cfg: LabConfig) -> dict[str, Any]:
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return {"ready": True, "ban_entries": answer}
+
+    monkeypatch.setattr(checks, "filter_stats", filter_stats)
+
+
+def test_the_ban_wait_ends_when_the_filter_holds_what_the_topic_holds(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    _topic_holds(monkeypatch, "бан", "запрет")
+    _stats_answers(monkeypatch, httpx.ConnectError("restarting"), 1, 2)
+    assert checks.wait_for_filter_bans(tmp_cfg) == 2
+
+
+def test_the_ban_wait_times_out_naming_the_count_and_the_filter_log(
+        tmp_cfg: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    _topic_holds(monkeypatch, "бан")
+    _stats_answers(monkeypatch, 0)
+    with pytest.raises(LabTimeoutError, match=r"hold the 1 entries.*'ban_entries': 0.*filter\.log"):
+        checks.wait_for_filter_bans(tmp_cfg, timeout_s=0.3)

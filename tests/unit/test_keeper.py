@@ -6,13 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.runtime.keeper import RestartBudget, exit_reason, should_restart
 from pokupai_lib.runtime.keeper_state import read_keeper_state
 from pokupai_lib.runtime.supervisor import RestartPolicy, ServiceSpec, Supervisor
+from pokupai_lib.runtime.wait import wait_until
 
 
 def test_restarts_on_failure_only() -> None:
@@ -70,11 +71,8 @@ def test_a_zombie_exit_is_not_restarted(tmp_path: Path) -> None:
     assert state is not None and state.restarts == 0
 
 
-def _wait(predicate: object, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+def _wait(predicate: Callable[[], bool], what: str) -> None:
+    wait_until(predicate, timeout_s=10, every_s=0.05, what=what)
 
 
 def test_supervised_kill_9_of_the_worker_is_restarted_and_shown_in_status(
@@ -85,11 +83,13 @@ def test_supervised_kill_9_of_the_worker_is_restarted_and_shown_in_status(
                        restart=RestartPolicy(backoff_s=0.01))
     keeper_pid = supervisor.start(spec)
     try:
-        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, keeper_pid))
+        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, keeper_pid),
+              "the keeper's first worker")
         first = supervisor.worker_pid("sleeper")
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, first))
+        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, first),
+              "a new worker after the kill")
         status = supervisor.status(spec)
         assert status.state == "running" and status.pid == supervisor.worker_pid("sleeper")
         assert (status.restarts, status.last_exit) == (1, "killed by SIGKILL")
@@ -105,12 +105,12 @@ def test_killing_the_keeper_takes_its_worker_along(tmp_path: Path) -> None:
     spec = ServiceSpec(name="orphan", command=[sys.executable, "-c", "import time; "
                                                "time.sleep(60)"], restart=RestartPolicy())
     keeper_pid = supervisor.start(spec)
-    _wait(lambda: supervisor.worker_pid("orphan") not in (None, keeper_pid))
+    _wait(lambda: supervisor.worker_pid("orphan") not in (None, keeper_pid), "the worker")
     worker = supervisor.worker_pid("orphan")
     assert worker is not None
     os.kill(keeper_pid, signal.SIGKILL)
     os.waitpid(keeper_pid, 0)
-    _wait(lambda: not _alive(worker))
+    _wait(lambda: not _alive(worker), "the worker to end with its keeper")
 
 
 def _alive(pid: int) -> bool:
