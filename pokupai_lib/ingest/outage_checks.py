@@ -15,7 +15,7 @@ from typing import Any
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
-from pokupai_lib.ingest.checks import filter_log, filter_stats, wait_for_filter
+from pokupai_lib.ingest.checks import filter_log, wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.cluster import restore_preferred_leaders, start_cluster, stop_cluster
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
@@ -111,9 +111,9 @@ def _clear_since(cfg: LabConfig, start: dict[int, int]) -> tuple[Counter[str], s
     return written, tombstoned
 
 
-def _processed(cfg: LabConfig) -> int:
-    value: Any = filter_stats(cfg)["processed"]
-    return int(value)
+def _written_since(cfg: LabConfig, start: dict[int, int]) -> int:
+    """Offsets ``shop-clear`` gained since ``start`` (records and transaction markers)."""
+    return sum(end - start.get(p, 0) for p, end in end_offsets(cfg, cfg.topics.shop_clear).items())
 
 
 def _publish_in_chunks(cfg: LabConfig, products: list[dict[str, Any]], chunk: int, tag: str,
@@ -138,14 +138,15 @@ def filter_across(cfg: LabConfig, fault: Fault, fault_name: str,
     wait_for_filter(cfg)
     start = end_offsets(cfg, cfg.topics.shop_clear)
     pid_before, restarts_before = _worker(cfg)
-    processed_at_start = _processed(cfg)
     problems: list[str] = []
     publisher = threading.Thread(target=_publish_in_chunks, name="publish-stream", args=(
         cfg, catalog.products, chunk, f"fault-{seed}-{first_id}", problems))
     publisher.start()
-    done = wait_until(lambda: _processed(cfg) - processed_at_start,
-                      until=lambda processed: processed >= after, timeout_s=120, every_s=0.05,
-                      what=f"the filter to process {after} of the {count} products",
+    # shop-clear's end offsets, not the filter's own counter: a filter restarting meanwhile
+    # (its keeper brings it back) starts that counter again from 0
+    done = wait_until(lambda: _written_since(cfg, start),
+                      until=lambda written: written >= after, timeout_s=120, every_s=0.2,
+                      what=f"the filter to pass {after} of the {count} products",
                       log=filter_log(cfg))
     fault(cfg)
     publisher.join()

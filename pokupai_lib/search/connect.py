@@ -209,11 +209,11 @@ def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None
         states = [status["connector"]["state"], *(t["state"] for t in status["tasks"])]
         return bool(status["tasks"]) and all(state == "RUNNING" for state in states)
 
-    # ConnectorError from the status call: Connect still starting, or no such connector yet
+    # Connect still starting (refused, or no such connector yet)
     return wait_until(lambda: connector_status(cfg, name), until=all_running,
                       timeout_s=timeout_s, every_s=1.0,
                       what=f"connector {name} and all its tasks RUNNING",
-                      ignore=(ConnectorError,), log=connect_log(cfg))
+                      ignore=(ConnectorError, httpx.TransportError), log=connect_log(cfg))
 
 
 def connect_log(cfg: LabConfig) -> Path:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pokupai_lib import lab
 from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig, LabPaths, load_config
-from pokupai_lib.errors import ConfigError, ConnectorError, LabError, ProfileUnavailableError
+from pokupai_lib.errors import ConfigError, LabError, LabTimeoutError, ProfileUnavailableError
 from pokupai_lib.kafka.cluster import node_properties
 from pokupai_lib.mirroring.mirror_maker import mirror_properties
 from pokupai_lib.runtime import profiles
@@ -191,5 +192,9 @@ def test_the_lab_http_clients_wait_as_long_as_the_config_says(
 
 def test_messages_name_the_log_under_the_configured_state_dir(tmp_cfg: LabConfig) -> None:
     assert tmp_cfg.paths.log("filter") == tmp_cfg.paths.root / ".lab" / "logs" / "filter.log"
-    with pytest.raises(ConnectorError, match=re.escape(str(tmp_cfg.paths.log("kafka-connect")))):
-        wait_until_running(tmp_cfg, "products-es-sink", timeout_s=0)
+    with socket.socket() as unused:  # a port nothing listens on: no Connect answers there
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    cfg = tmp_cfg.model_copy(update={"connect": tmp_cfg.connect.model_copy(update={"port": port})})
+    with pytest.raises(LabTimeoutError, match=re.escape(str(cfg.paths.log("kafka-connect")))):
+        wait_until_running(cfg, "products-es-sink", timeout_s=0)
