@@ -74,7 +74,8 @@ def wait_until(check: Callable[[], T | None], *, timeout_s: float, every_s: floa
         left = deadline - time.monotonic()
         if left <= 0:
             raise LabTimeoutError(_message(what, timeout_s, state, error, log))
-        time.sleep(min(every_s, left))
+        if every_s > 0:  # 0: the check blocks by itself (a consumer poll); no yield between
+            time.sleep(min(every_s, left))
 
 
 def _ignored(exc: Exception, ignore: Ignore) -> bool:

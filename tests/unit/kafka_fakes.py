@@ -110,5 +110,16 @@ class FakeConsumer:
             return None
         return item
 
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[FakeMessage]:
+        """Like librdkafka: up to ``num_messages`` of the script, stopping at a None (a
+        timeout) or an Event; an exception is raised."""
+        batch: list[FakeMessage] = []
+        while len(batch) < num_messages:
+            message = self.poll(timeout)
+            if message is None:
+                break
+            batch.append(message)
+        return batch
+
     def close(self) -> None:
         self.closed = True
