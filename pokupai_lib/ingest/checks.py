@@ -30,6 +30,7 @@ from pokupai_lib.schema.registry import registry_client
 
 __all__ = [
     "BAD_LINES",
+    "committed_offsets",
     "dead_letters",
     "filter_log",
     "filter_stats",
@@ -69,7 +70,8 @@ def filter_stats(cfg: LabConfig) -> dict[str, Any]:
     return stats
 
 
-def _committed_offsets(admin: AdminClient, cfg: LabConfig) -> dict[int, int]:
+def committed_offsets(admin: AdminClient, cfg: LabConfig) -> dict[int, int]:
+    """The filter group's committed offsets of ``shop-raw`` (they move with each transaction)."""
     request = ConsumerGroupTopicPartitions(cfg.filter.group_id)
     result = admin.list_consumer_group_offsets([request])[cfg.filter.group_id].result()
     return {tp.partition: tp.offset for tp in result.topic_partitions
@@ -90,7 +92,7 @@ class _FilterProgress:
         return self.ready and self.lag == 0 and not self.uncommitted
 
 
-def _waiting_through_restarts(exc: Exception) -> bool:
+def waiting_through_restarts(exc: Exception) -> bool:
     """The filter restarting (its keeper brings it back), or its group's coordinator loading
     after a broker restart."""
     return isinstance(exc, httpx.TransportError) or (
@@ -115,7 +117,7 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
 
     def progress() -> _FilterProgress:
         stats = filter_stats(cfg)
-        committed = _committed_offsets(admin, cfg)
+        committed = committed_offsets(admin, cfg)
         uncommitted = {p: end - max(committed.get(p, -1), 0) for p, end in target.items()
                        if end > 0 and committed.get(p, -1) < end}
         return _FilterProgress(bool(stats["ready"]), int(stats["lag"]), uncommitted, stats)
@@ -123,7 +125,7 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
     caught_up = wait_until(progress, until=lambda state: state.caught_up, timeout_s=timeout_s,
                            every_s=0.3, what="the filter to commit everything in "
                            f"{cfg.topics.shop_raw} up to {target}",
-                           ignore=_waiting_through_restarts, log=filter_log(cfg))
+                           ignore=waiting_through_restarts, log=filter_log(cfg))
     return caught_up.stats
 
 

@@ -12,11 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
-from pokupai_lib.ingest.checks import filter_log, wait_for_filter
+from pokupai_lib.ingest.checks import (
+    committed_offsets,
+    filter_log,
+    wait_for_filter,
+    waiting_through_restarts,
+)
 from pokupai_lib.ingest.publisher import publish_files
+from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.kafka.cluster import restore_preferred_leaders, start_cluster, stop_cluster
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
 from pokupai_lib.runtime.services import FILTER
@@ -111,9 +119,10 @@ def _clear_since(cfg: LabConfig, start: dict[int, int]) -> tuple[Counter[str], s
     return written, tombstoned
 
 
-def _written_since(cfg: LabConfig, start: dict[int, int]) -> int:
-    """Offsets ``shop-clear`` gained since ``start`` (records and transaction markers)."""
-    return sum(end - start.get(p, 0) for p, end in end_offsets(cfg, cfg.topics.shop_clear).items())
+def _committed_since(admin: AdminClient, cfg: LabConfig, start: dict[int, int]) -> int:
+    """Records of ``shop-raw`` the filter committed since ``start``."""
+    return sum(offset - max(start.get(p, 0), 0)
+               for p, offset in committed_offsets(admin, cfg).items() if offset >= 0)
 
 
 def _publish_in_chunks(cfg: LabConfig, products: list[dict[str, Any]], chunk: int, tag: str,
@@ -138,16 +147,18 @@ def filter_across(cfg: LabConfig, fault: Fault, fault_name: str,
     wait_for_filter(cfg)
     start = end_offsets(cfg, cfg.topics.shop_clear)
     pid_before, restarts_before = _worker(cfg)
+    admin = admin_client(cfg)
+    committed_at_start = committed_offsets(admin, cfg)
     problems: list[str] = []
     publisher = threading.Thread(target=_publish_in_chunks, name="publish-stream", args=(
         cfg, catalog.products, chunk, f"fault-{seed}-{first_id}", problems))
     publisher.start()
-    # shop-clear's end offsets, not the filter's own counter: a filter restarting meanwhile
-    # (its keeper brings it back) starts that counter again from 0
-    done = wait_until(lambda: _written_since(cfg, start),
-                      until=lambda written: written >= after, timeout_s=120, every_s=0.2,
-                      what=f"the filter to pass {after} of the {count} products",
-                      log=filter_log(cfg))
+    # the group's committed offsets, not the filter's own counter: a filter restarting
+    # meanwhile (its keeper brings it back) starts that counter again from 0
+    done = wait_until(lambda: _committed_since(admin, cfg, committed_at_start),
+                      until=lambda processed: processed >= after, timeout_s=120, every_s=0.05,
+                      what=f"the filter to process {after} of the {count} products",
+                      ignore=waiting_through_restarts, log=filter_log(cfg))
     fault(cfg)
     publisher.join()
     if problems:
