@@ -1,0 +1,145 @@
+"""The two Kafka clusters, the topic layout and topics, and MirrorMaker 2 between the clusters."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from pokupai_lib.config.base import ClusterName, _Frozen
+
+__all__ = [
+    "ClusterConfig",
+    "KafkaNode",
+    "MirrorConfig",
+    "PrimaryCluster",
+    "PrimaryTopics",
+    "SecondaryCluster",
+    "TopicLayout",
+    "TopicSpec",
+]
+
+
+class KafkaNode(_Frozen):
+    """One KRaft node acting as broker and controller."""
+
+    node_id: int
+    broker_port: int
+    controller_port: int
+
+    @property
+    def name(self) -> str:
+        """Service name and certificate CN, e.g. ``kafka-1``."""
+        return f"kafka-{self.node_id}"
+
+
+class ClusterConfig(_Frozen):
+    """A 3-node KRaft cluster; ``primary`` takes nodes 1–3, ``secondary`` nodes 4–6."""
+
+    name: ClusterName
+    nodes: tuple[KafkaNode, ...]
+    heap_mb: int = 512
+    ready_timeout_s: float = 120.0
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"localhost:{n.broker_port}" for n in self.nodes)
+
+    @property
+    def quorum_voters(self) -> str:
+        return ",".join(f"{n.node_id}@localhost:{n.controller_port}" for n in self.nodes)
+
+    def node(self, node_id: int) -> KafkaNode:
+        """The node with this id; raises KeyError naming the cluster when there is none."""
+        for node in self.nodes:
+            if node.node_id == node_id:
+                return node
+        raise KeyError(f"cluster {self.name} has no node {node_id}")
+
+
+def _nodes(first_id: int, broker_base: int, controller_base: int) -> tuple[KafkaNode, ...]:
+    return tuple(
+        KafkaNode(node_id=first_id + i, broker_port=broker_base + 2 * i,
+                  controller_port=controller_base + 2 * i)
+        for i in range(3)
+    )
+
+
+class PrimaryCluster(ClusterConfig):
+    """Nodes 1–3 on the design's primary ports."""
+
+    name: ClusterName = "primary"
+    nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(1, 9093, 9193))
+
+
+class SecondaryCluster(ClusterConfig):
+    """Nodes 4–6 on the design's secondary ports."""
+
+    name: ClusterName = "secondary"
+    nodes: tuple[KafkaNode, ...] = Field(default_factory=lambda: _nodes(4, 9293, 9393))
+
+
+class TopicLayout(_Frozen):
+    """Partitions, replication factor and min ISR: the design's for every topic of the lab,
+    the brokers' defaults and the internal topics of Kafka, Connect and MirrorMaker 2 too."""
+
+    partitions: int = 3
+    replication_factor: int = 3
+    min_insync_replicas: int = 2
+
+    def spec(self, name: str, compacted: bool = False) -> TopicSpec:
+        """The topic ``name`` with this layout."""
+        return TopicSpec(name=name, compacted=compacted, **self.model_dump())
+
+
+class TopicSpec(TopicLayout):
+    """A topic as the design defines it (build it with :meth:`TopicLayout.spec`)."""
+
+    name: str
+    compacted: bool = False
+
+    @property
+    def configs(self) -> dict[str, str]:
+        return {
+            "min.insync.replicas": str(self.min_insync_replicas),
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "unclean.leader.election.enable": "false",
+        }
+
+
+class PrimaryTopics(_Frozen):
+    """Names of the primary cluster's topics, and the layout of every topic of the lab."""
+
+    shop_raw: str = "shop-raw"
+    shop_clear: str = "shop-clear"
+    ban_words: str = "ban-words"
+    shop_dlq: str = "shop-dlq"
+    client_searches: str = "client-searches"
+    layout: TopicLayout = Field(default_factory=TopicLayout)
+
+    def specs(self) -> list[TopicSpec]:
+        """The primary's topics as :func:`~pokupai_lib.kafka.topics.ensure_topics` makes them."""
+        return [
+            self.layout.spec(self.shop_raw),
+            self.layout.spec(self.shop_clear),
+            self.layout.spec(self.ban_words, compacted=True),
+            self.layout.spec(self.shop_dlq),
+            self.layout.spec(self.client_searches),
+        ]
+
+
+class MirrorConfig(_Frozen):
+    """MirrorMaker 2 in dedicated mode, replicating primary → secondary as principal ``mirror``."""
+
+    source: ClusterName = "primary"
+    target: ClusterName = "secondary"
+    heap_mb: int = 320
+    ready_timeout_s: float = 120.0
+    refresh_interval_s: int = 10
+
+    @property
+    def worker_group(self) -> str:
+        """The Connect worker group MirrorMaker 2 forms on the target (``<source>-mm2``)."""
+        return f"{self.source}-mm2"
+
+    def remote_topic(self, topic: str) -> str:
+        """The name DefaultReplicationPolicy gives ``topic`` on the target."""
+        return f"{self.source}.{topic}"
