@@ -227,17 +227,16 @@ def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: BanApiClient) -> pd.Dat
     """
     product = next(p for p in catalog.products if p["product_id"] not in catalog.banned_ids)
     word, pid = product["brand"], product["product_id"]
+
+    def republished(step: str) -> dict[str, Any]:
+        wait_for_filter_bans(cfg)
+        republish(cfg, product)
+        wait_for_filter(cfg)
+        return {"step": step, "in shop-clear": pid in shop_clear_products(cfg)}
+
     steps = [{"step": "before", "in shop-clear": pid in shop_clear_products(cfg)}]
     api.add(word)
-    wait_for_filter_bans(cfg)
-    republish(cfg, product)
-    wait_for_filter(cfg)
-    steps.append({"step": f"banned {word!r}, re-published",
-                  "in shop-clear": pid in shop_clear_products(cfg)})
+    steps.append(republished(f"banned {word!r}, re-published"))
     api.remove(word)
-    wait_for_filter_bans(cfg)
-    republish(cfg, product)
-    wait_for_filter(cfg)
-    steps.append({"step": f"ban on {word!r} lifted, re-published",
-                  "in shop-clear": pid in shop_clear_products(cfg)})
+    steps.append(republished(f"ban on {word!r} lifted, re-published"))
     return pd.DataFrame(steps).assign(product_id=pid)

@@ -19,20 +19,26 @@ FILTER = "filter"
 RECOMMENDER = "recommender"
 
 
-def _uvicorn_spec(cfg: LabConfig, name: str, factory: str, api: LoopbackService) -> ServiceSpec:
-    """uvicorn serving an app factory on loopback, ready when ``/health`` answers 200."""
+def _python_service_spec(cfg: LabConfig, name: str, args: list[str],
+                         service: LoopbackService) -> ServiceSpec:
+    """``python ARGS`` on loopback under its keeper, ready when ``/health`` answers 200."""
     return ServiceSpec(
         name=name,
-        command=[sys.executable, "-m", "uvicorn", "--factory", factory, "--host", api.host,
-                 "--port", str(api.port), "--no-access-log", "--loop", "uvloop",
-                 "--http", "httptools"],
-        ports=(api.port,),
-        probe=lambda: http_probe(f"{api.url}/health"),
-        ready_timeout_s=api.ready_timeout_s,
+        command=[sys.executable, *args],
+        ports=(service.port,),
+        probe=lambda: http_probe(f"{service.url}/health"),
+        ready_timeout_s=service.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
         cwd=cfg.paths.root,
         restart=ON_FAILURE,
     )
+
+
+def _uvicorn_spec(cfg: LabConfig, name: str, factory: str, api: LoopbackService) -> ServiceSpec:
+    """uvicorn serving an app factory."""
+    return _python_service_spec(cfg, name, [
+        "-m", "uvicorn", "--factory", factory, "--host", api.host, "--port", str(api.port),
+        "--no-access-log", "--loop", "uvloop", "--http", "httptools"], api)
 
 
 def banwords_api_spec(cfg: LabConfig) -> ServiceSpec:
@@ -52,17 +58,8 @@ def alert_receiver_spec(cfg: LabConfig) -> ServiceSpec:
 
 
 def _stream_app_spec(cfg: LabConfig, name: str, module: str, app: LoopbackService) -> ServiceSpec:
-    """A long-running stream processor, ready when its stats server's ``/health`` says so."""
-    return ServiceSpec(
-        name=name,
-        command=[sys.executable, "-m", module],
-        ports=(app.port,),
-        probe=lambda: http_probe(f"{app.url}/health"),
-        ready_timeout_s=app.ready_timeout_s,
-        stop_timeout_s=cfg.service_stop_timeout_s,
-        cwd=cfg.paths.root,
-        restart=ON_FAILURE,
-    )
+    """A long-running stream processor; its stats server answers ``/health``."""
+    return _python_service_spec(cfg, name, ["-m", module], app)
 
 
 def filter_spec(cfg: LabConfig) -> ServiceSpec:
