@@ -20,7 +20,7 @@ from cluster_startup import machine, write_results
 from fastavro import schemaless_writer
 
 from pokupai_lib.config import LabConfig, load_config
-from pokupai_lib.ingest.checks import filter_log, filter_stats, prepare_shop_files
+from pokupai_lib.ingest.checks import filter_stats, prepare_shop_files
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
 from pokupai_lib.kafka.cluster import jvm_command
@@ -87,7 +87,7 @@ def main() -> None:
     # no timeout before; 10 minutes is far beyond any rate the filter has shown
     wait_until(lambda: filter_stats(cfg)["processed"], until=lambda n: n >= published.sent,
                timeout_s=600, every_s=0.2, what=f"the filter to process {published.sent} products",
-               log=filter_log(cfg))
+               log=cfg.paths.log(FILTER))
     filter_rate = published.sent / (time.perf_counter() - started)
     producer_rate, consumer_rate = kafka_perf(cfg, args.count, size)
     lines = [

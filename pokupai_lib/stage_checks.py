@@ -19,10 +19,9 @@ from pokupai_lib.ingest.checks import republish
 from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE
 from pokupai_lib.recommendations.checks import (
     recommend_after_search,
-    recommender_log,
     wait_until_caught_up,
 )
-from pokupai_lib.runtime.services import FILTER
+from pokupai_lib.runtime.services import FILTER, RECOMMENDER
 from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.search.connect import CONNECT_SERVICE
 
@@ -84,6 +83,6 @@ def probe_every_stage(cfg: LabConfig, timeout_s: float | None = None) -> StagePr
     searchable_s = time.monotonic() - started
     wait_until_caught_up(cfg, timeout_s)
     row = recommend_after_search(client, f"probe-{token}", token, timeout_s,
-                                 recommender_log(cfg))
+                                 cfg.paths.log(RECOMMENDER))
     return StageProbe(product["product_id"], token, product["category"], searchable_s,
                       row.get("MATCHED_CATEGORY"), time.monotonic() - started - searchable_s)

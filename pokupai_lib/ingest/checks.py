@@ -32,7 +32,6 @@ __all__ = [
     "BAD_LINES",
     "committed_offsets",
     "dead_letters",
-    "filter_log",
     "filter_stats",
     "live_ban_demo",
     "prepare_shop_files",
@@ -99,10 +98,6 @@ def waiting_through_restarts(exc: Exception) -> bool:
         isinstance(exc, KafkaException) and coordinator_moving(exc.args[0]))
 
 
-def filter_log(cfg: LabConfig) -> Path:
-    """The filter's log file."""
-    return cfg.paths.log(FILTER)
-
 
 def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the filter has committed everything in ``shop-raw`` now; return its stats.
@@ -125,7 +120,7 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
     caught_up = wait_until(progress, until=lambda state: state.caught_up, timeout_s=timeout_s,
                            every_s=0.3, what="the filter to commit everything in "
                            f"{cfg.topics.shop_raw} up to {target}",
-                           ignore=waiting_through_restarts, log=filter_log(cfg))
+                           ignore=waiting_through_restarts, log=cfg.paths.log(FILTER))
     return caught_up.stats
 
 
@@ -143,7 +138,7 @@ def wait_for_filter_bans(cfg: LabConfig, timeout_s: float = 10.0) -> int:
 
     wait_until(held, until=lambda state: state["ban_entries"] == expected, timeout_s=timeout_s,
                every_s=0.2, what=f"the filter to hold the {expected} entries of "
-               f"{cfg.topics.ban_words}", ignore=(httpx.TransportError,), log=filter_log(cfg))
+               f"{cfg.topics.ban_words}", ignore=(httpx.TransportError,), log=cfg.paths.log(FILTER))
     return expected
 
 

@@ -19,7 +19,6 @@ from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
 from pokupai_lib.ingest.checks import (
     committed_offsets,
-    filter_log,
     wait_for_filter,
     waiting_through_restarts,
 )
@@ -158,7 +157,7 @@ def filter_across(cfg: LabConfig, fault: Fault, fault_name: str,
     done = wait_until(lambda: _committed_since(admin, cfg, committed_at_start),
                       until=lambda processed: processed >= after, timeout_s=120, every_s=0.05,
                       what=f"the filter to process {after} of the {count} products",
-                      ignore=waiting_through_restarts, log=filter_log(cfg))
+                      ignore=waiting_through_restarts, log=cfg.paths.log(FILTER))
     fault(cfg)
     publisher.join()
     if problems:

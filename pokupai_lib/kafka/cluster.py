@@ -166,7 +166,7 @@ def _prepare_node(cfg: LabConfig, cluster: ClusterConfig, node: KafkaNode,
 
 
 def _node_logs(cfg: LabConfig, cluster: ClusterName) -> list[Path]:
-    return [cfg.paths.logs / f"{node.name}.log" for node in cfg.cluster(cluster).nodes]
+    return [cfg.paths.log(node.name) for node in cfg.cluster(cluster).nodes]
 
 
 def wait_for_brokers(cfg: LabConfig, cluster: ClusterName, count: int = 3,

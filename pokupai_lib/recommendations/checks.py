@@ -34,7 +34,7 @@ from pokupai_lib.runtime.wait import wait_until
 __all__ = ["RecoveryReport", "categories_frame", "category_mismatches",
            "kill_and_restart_recommender", "kill_during_searches", "output_offsets",
            "outputs_since", "recommend_after_search", "recommendation_latency",
-           "recommendations_frame", "recommender_log", "recommender_stats", "search_demand",
+           "recommendations_frame", "recommender_stats", "search_demand",
            "wait_for_recommendations", "wait_until_caught_up"]
 
 T = TypeVar("T")
@@ -56,12 +56,8 @@ def wait_until_caught_up(cfg: LabConfig, timeout_s: float | None = None) -> dict
     return wait_until(lambda: recommender_stats(cfg).get("lag") or {},
                       until=lambda lag: bool(lag) and not any(lag.values()), timeout_s=timeout_s,
                       every_s=0.5, what="the recommender to commit everything in its inputs "
-                      "(state: lag per topic)", log=recommender_log(cfg))
+                      "(state: lag per topic)", log=cfg.paths.log(RECOMMENDER))
 
-
-def recommender_log(cfg: LabConfig) -> Path:
-    """The recommender's log file."""
-    return cfg.paths.log(RECOMMENDER)
 
 
 def categories_frame(cfg: LabConfig) -> pd.DataFrame:
@@ -149,7 +145,7 @@ def wait_for_recommendations(cfg: LabConfig, client: ClientApiClient, id_client:
     """The client's recommendations once at least ``count`` exist (newest first)."""
     return _poll_recommendations(
         client, id_client, lambda rows: rows if len(rows) >= count else None, timeout_s,
-        f"{count} recommendation(s) for client {id_client!r}", recommender_log(cfg))
+        f"{count} recommendation(s) for client {id_client!r}", cfg.paths.log(RECOMMENDER))
 
 
 def recommend_after_search(client: ClientApiClient, id_client: str, word: str,
@@ -203,7 +199,7 @@ def kill_and_restart_recommender(cfg: LabConfig, timeout_s: float = 120.0) -> in
     new = wait_until(lambda: supervisor.worker_pid(RECOMMENDER),
                      until=lambda worker: worker != pid, timeout_s=timeout_s, every_s=0.2,
                      what=f"the recommender's keeper to restart it (killed pid {pid})",
-                     log=recommender_log(cfg))
+                     log=cfg.paths.log(RECOMMENDER))
     supervisor.wait_ready(recommender_spec(cfg))
     return new
 
@@ -260,7 +256,7 @@ def kill_during_searches(cfg: LabConfig, searches: int = 400, interval_s: float 
     done = wait_until(lambda: sum(outputs_since(cfg, start).values()),
                       until=lambda recommended: recommended >= searches // 4, timeout_s=60,
                       every_s=0.2, what=f"{searches // 4} of {searches} searches recommended "
-                      "before the kill", log=recommender_log(cfg))
+                      "before the kill", log=cfg.paths.log(RECOMMENDER))
     kill_and_restart_recommender(cfg)
     sender.join()
     wait_until_caught_up(cfg)

@@ -60,7 +60,7 @@ def _wait_recorded(cfg: LabConfig, start: dict[int, int], id_client: str,
                     for record in read_range(cfg, cfg.topics.client_searches, start)),
         timeout_s=timeout_s, every_s=0.5,
         what=f"a search of {id_client!r} recorded in {cfg.topics.client_searches}",
-        log=cfg.paths.logs / f"{CLIENT_API}.log")
+        log=cfg.paths.log(CLIENT_API))
 
 
 def search_while_elastic_down(cfg: LabConfig, word: str = "часы") -> pd.DataFrame:

@@ -27,7 +27,6 @@ from pokupai_lib.runtime.wait import wait_until
 __all__ = [
     "CONNECT_SERVICE",
     "apply_connector",
-    "connect_log",
     "connect_spec",
     "connector_config",
     "connector_status",
@@ -182,7 +181,7 @@ def reset_sink_offsets(cfg: LabConfig, name: str) -> None:
         _raise_for(rest.put(f"/connectors/{name}/stop"), f"stopping connector {name}")
         wait_until(lambda: rest.get(f"/connectors/{name}/status").json()["connector"]["state"],
                    until=lambda state: state == "STOPPED", timeout_s=30, every_s=0.5,
-                   what=f"connector {name} stopped", log=connect_log(cfg))
+                   what=f"connector {name} stopped", log=cfg.paths.log(CONNECT_SERVICE))
         _raise_for(rest.delete(f"/connectors/{name}/offsets"), f"resetting {name}'s offsets")
         _raise_for(rest.put(f"/connectors/{name}/resume"), f"resuming connector {name}")
 
@@ -213,9 +212,7 @@ def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None
     return wait_until(lambda: connector_status(cfg, name), until=all_running,
                       timeout_s=timeout_s, every_s=1.0,
                       what=f"connector {name} and all its tasks RUNNING",
-                      ignore=(ConnectorError, httpx.TransportError), log=connect_log(cfg))
+                      ignore=(ConnectorError, httpx.TransportError),
+                      log=cfg.paths.log(CONNECT_SERVICE))
 
 
-def connect_log(cfg: LabConfig) -> Path:
-    """Kafka Connect's log file."""
-    return cfg.paths.log(CONNECT_SERVICE)

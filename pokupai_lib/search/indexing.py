@@ -15,7 +15,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabTimeoutError
 from pokupai_lib.kafka.topic_reader import latest_by_key, read_range
 from pokupai_lib.runtime.wait import wait_until
-from pokupai_lib.search.connect import connect_log, connector_status, status_frame
+from pokupai_lib.search.connect import CONNECT_SERVICE, connector_status, status_frame
 from pokupai_lib.search.elastic import elastic_client, index_count
 
 __all__ = ["expected_documents", "index_report", "sink_dead_letters", "wait_for_index"]
@@ -45,7 +45,7 @@ def wait_for_index(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, 
     try:
         wait_until(counts, until=lambda c: c["missing or different"] == 0, timeout_s=timeout_s,
                    every_s=0.5, what=f"index {cfg.elastic.index} to hold exactly the "
-                   "mirrored products", log=connect_log(cfg))
+                   "mirrored products", log=cfg.paths.log(CONNECT_SERVICE))
     except LabTimeoutError as exc:
         state = status_frame(connector_status(cfg, cfg.connect.sink_name))
         raise LabTimeoutError(f"{exc}\nconnector:\n{state.to_string(index=False)}") from None

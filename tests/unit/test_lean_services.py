@@ -35,13 +35,12 @@ SPECS: dict[str, Callable[[LabConfig], ServiceSpec]] = {
     "client-api": client_api_spec,
     "alert-receiver": alert_receiver_spec,
 }
-ROOT = Path(pokupai_lib.__file__).parent
+
 # The packages whose __init__ re-exports lazily (an __init__.pyi beside it); ``config`` is
 # imported by everything, service processes included, and re-exports eagerly.
 PACKAGES = ["pokupai_lib", *(f"pokupai_lib.{m.name}" for m in
-                              pkgutil.iter_modules(pokupai_lib.__path__)
-                              if m.ispkg and (ROOT / m.name / "__init__.pyi").exists())]
-
+                              pkgutil.iter_modules(pokupai_lib.__path__) if m.ispkg
+                              and (SOURCE_ROOT / "pokupai_lib" / m.name / "__init__.pyi").exists())]
 
 def entry_module(spec: ServiceSpec) -> str:
     """The module a service's command runs: ``-m MODULE`` or uvicorn's ``MODULE:factory``."""
