@@ -9,9 +9,6 @@ the alert rules and Alertmanager's routing are files in ``infra/monitoring/``.
 from __future__ import annotations
 
 import logging
-import os
-import re
-import shutil
 import string
 from pathlib import Path
 from typing import Any
@@ -21,9 +18,8 @@ import pandas as pd
 import yaml
 
 from pokupai_lib.config import LabConfig
-from pokupai_lib.errors import MissingToolError
 from pokupai_lib.monitoring.alert_receiver import notifications
-from pokupai_lib.runtime.artifacts import apt_get
+from pokupai_lib.runtime.debian import ensure_debian_programs, missing_programs
 from pokupai_lib.runtime.supervisor import ServiceSpec, Supervisor, http_probe
 from pokupai_lib.runtime.wait import wait_until
 
@@ -43,28 +39,13 @@ _BINARIES = {"victoria-metrics": "victoria-metrics", "vmalert": "victoria-metric
 
 def missing_monitoring_tools() -> list[str]:
     """The monitoring programs not on PATH."""
-    return [binary for binary in _BINARIES if shutil.which(binary) is None]
+    return missing_programs(_BINARIES)
 
 
 def ensure_monitoring_tools() -> None:
-    """Install Debian's packages when a program is missing (as root, where apt exists).
-
-    Raises MissingToolError saying what to install when that is not possible.
-    """
-    missing = missing_monitoring_tools()
-    if not missing:
-        return
-    packages = sorted({_BINARIES[binary] for binary in missing})
-    how = (f"install the Debian packages {' '.join(packages)} (apt-get install "
-           f"{' '.join(packages)}), or put {', '.join(missing)} on PATH")
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise MissingToolError(f"monitoring needs {', '.join(missing)}: {how}")
-    result = apt_get(["install", "-y", *packages])
-    if result.returncode != 0 or missing_monitoring_tools():
-        raise MissingToolError(f"apt-get could not install {' '.join(packages)} "
-                               f"({result.stderr.strip()[-200:]}); {how}")
-    size = re.search(r"Need to get (\S+ \S+) of archives", result.stdout)
-    log.info("installed Debian's %s%s", " ".join(packages), f": {size[1]}" if size else "")
+    """Install Debian's packages when a monitoring program is missing (as root, where apt
+    exists). Raises MissingToolError saying what to install when that is not possible."""
+    ensure_debian_programs(_BINARIES, "monitoring")
 
 
 def _target(host: str, port: int, **labels: str) -> dict[str, Any]:
