@@ -117,6 +117,14 @@ def down() -> None:
 
 
 @app.command()
+def stop(services: Annotated[list[str], typer.Argument(
+        help="names as `pokupai status` shows them, e.g. kafka-3")]) -> None:
+    """Stop the named services, keeping data; `pokupai up` starts them again."""
+    stopped = lab.stop_services(load_config(), services)
+    typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@app.command()
 def status() -> None:
     """A table of services, pids, ports and health; exit 1 when none runs."""
     cfg = load_config()

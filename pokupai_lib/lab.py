@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 
 from pokupai_lib.config import ClusterName, LabConfig
-from pokupai_lib.errors import MissingToolError
+from pokupai_lib.errors import InvalidInputError, MissingToolError
 from pokupai_lib.kafka.acls import ensure_acls, grants_for
 from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.kafka.cluster import node_spec, start_cluster, stop_cluster
@@ -59,6 +60,11 @@ from pokupai_lib.schema.registry import (
     registry_spec,
     start_registry,
 )
+from pokupai_lib.schema.registry_proxy import (
+    REGISTRY_PROXY_SERVICE,
+    ensure_registry_proxy,
+    registry_proxy_spec,
+)
 from pokupai_lib.search.connect import (
     CONNECT_SERVICE,
     apply_connector,
@@ -98,6 +104,7 @@ def bootstrap(cfg: LabConfig) -> CertReport:
     ensure_state_dir(cfg)
     ensure_kafka_libs(cfg)
     ensure_registry_dist(cfg)
+    ensure_registry_proxy()
     ensure_es_dist(cfg)
     ensure_hunspell_ru(cfg)
     ensure_connect_plugins(cfg)
@@ -113,7 +120,8 @@ def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:
     """Every service the lab knows, in start order."""
     nodes = [node_spec(cfg, cluster, node)
              for cluster in (cfg.primary, cfg.secondary) for node in cluster.nodes]
-    return [*nodes, registry_spec(cfg), banwords_api_spec(cfg), filter_spec(cfg),
+    return [*nodes, registry_spec(cfg), registry_proxy_spec(cfg),
+            banwords_api_spec(cfg), filter_spec(cfg),
             mirror_spec(cfg), elastic_spec(cfg), connect_spec(cfg), recommender_spec(cfg),
             client_api_spec(cfg), alert_receiver_spec(cfg), *monitoring_specs(cfg)]
 
@@ -192,13 +200,27 @@ def down(cfg: LabConfig) -> list[str]:
     stopped: list[str] = []
     clients_first = ([VMALERT, ALERTMANAGER, VICTORIA_METRICS, ALERT_RECEIVER],
                      [CLIENT_API, RECOMMENDER, FILTER, BANWORDS_API, CONNECT_SERVICE,
-                      MIRROR_SERVICE],
+                      MIRROR_SERVICE, REGISTRY_PROXY_SERVICE],
                      [REGISTRY_SERVICE, ELASTIC_SERVICE])
     for services in clients_first:
         stopped += supervisor.stop_many(services, cfg.service_stop_timeout_s)
     for cluster in ("secondary", "primary"):
         stopped += stop_cluster(cfg, cluster, supervisor)
     return stopped
+
+
+def stop_services(cfg: LabConfig, names: Sequence[str]) -> list[str]:
+    """Stop the named services, keeping data (``up`` starts them again); return those that
+    were running.
+
+    Raises InvalidInputError naming the lab's services when a name is not one of them.
+    """
+    known = [spec.name for spec in all_service_specs(cfg)]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InvalidInputError(f"no service named {', '.join(unknown)}; the lab's services: "
+                                f"{', '.join(known)}")
+    return lab_supervisor(cfg).stop_many(list(names), cfg.service_stop_timeout_s)
 
 
 def status_frame(cfg: LabConfig) -> pd.DataFrame:

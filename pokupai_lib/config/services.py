@@ -36,16 +36,32 @@ class LoopbackService(_Frozen):
 
 
 class RegistryConfig(LoopbackService):
-    """The schema registry (Apicurio, Confluent-compatible API)."""
+    """The schema registry (Apicurio, Confluent-compatible API).
+
+    Clients use ``port``: nginx there serves Confluent's root paths (``/subjects``, …) from
+    Apicurio's ``/apis/ccompat/v7`` and passes every other path through to Apicurio, which
+    listens on ``backend_port``.
+    """
 
     port: int = 8081
+    backend_port: int = 8085
     heap_mb: int = 320
     ready_timeout_s: float = 120.0
+    proxy_ready_timeout_s: float = 15.0
+
+    @property
+    def ccompat_path(self) -> str:
+        return "/apis/ccompat/v7"
 
     @property
     def ccompat_url(self) -> str:
         """Base URL of the Confluent-compatible API, for confluent-kafka's client."""
-        return f"{self.url}/apis/ccompat/v7"
+        return f"{self.url}{self.ccompat_path}"
+
+    @property
+    def backend_url(self) -> str:
+        """Apicurio itself, behind the proxy."""
+        return f"http://{self.host}:{self.backend_port}"
 
 
 class FilterConfig(LoopbackService):

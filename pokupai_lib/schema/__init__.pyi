@@ -13,3 +13,4 @@ from .registration import try_register as try_register
 from .registry import registry_client as registry_client
 from .registry import registry_spec as registry_spec
 from .registry import start_registry as start_registry
+from .registry_proxy import registry_proxy_spec as registry_proxy_spec

@@ -1,8 +1,9 @@
 """The schema registry: Apicurio Registry 3 from Maven Central, Confluent-compatible API.
 
 Storage is Apicurio's SQL storage on an H2 file database under the state dir, so subjects,
-versions and schema ids survive a restart. Clients use confluent-kafka's own
-``SchemaRegistryClient`` against ``/apis/ccompat/v7``.
+versions and schema ids survive a restart. Clients reach it through nginx on the public port
+(see :mod:`registry_proxy`), which also serves Confluent's root paths; the lab's own clients
+use confluent-kafka's ``SchemaRegistryClient`` against ``/apis/ccompat/v7``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 from pokupai_lib.runtime.artifacts import fetch_distribution, java_executable
 from pokupai_lib.runtime.supervisor import ServiceSpec, Supervisor, http_probe
+from pokupai_lib.schema.registry_proxy import start_registry_proxy
 
 __all__ = ["REGISTRY_SERVICE", "ensure_registry_dist", "registry_client", "registry_spec",
            "start_registry"]
@@ -48,7 +50,7 @@ def registry_spec(cfg: LabConfig) -> ServiceSpec:
     database = cfg.paths.state / "registry" / "registry"
     props = {
         "quarkus.http.host": reg.host,
-        "quarkus.http.port": str(reg.port),
+        "quarkus.http.port": str(reg.backend_port),
         "quarkus.management.enabled": "false",
         "quarkus.log.console.color": "false",
         "apicurio.storage.kind": "sql",
@@ -65,18 +67,21 @@ def registry_spec(cfg: LabConfig) -> ServiceSpec:
         command=[java_executable(), f"-Xms{reg.heap_mb // 2}m", f"-Xmx{reg.heap_mb}m",
                  "-XX:+UseSerialGC", "-XX:MaxMetaspaceSize=192m", "-XX:+ExitOnOutOfMemoryError",
                  *(f"-D{key}={value}" for key, value in props.items()), "-jar", str(runner)],
-        ports=(reg.port,),
-        probe=lambda: http_probe(f"{reg.url}/health/ready"),
+        ports=(reg.backend_port,),
+        probe=lambda: http_probe(f"{reg.backend_url}/health/ready"),
         ready_timeout_s=reg.ready_timeout_s,
         stop_timeout_s=cfg.service_stop_timeout_s,
     )
 
 
 def start_registry(cfg: LabConfig, supervisor: Supervisor) -> int:
-    """Fetch (once) and start the registry, waiting until it answers; return its pid."""
+    """Fetch (once) and start the registry and its proxy, waiting until it answers at
+    Confluent's root paths; return the registry's pid."""
     ensure_registry_dist(cfg)
     (cfg.paths.state / "registry").mkdir(parents=True, exist_ok=True)
-    return supervisor.start(registry_spec(cfg))
+    pid = supervisor.start(registry_spec(cfg))
+    start_registry_proxy(cfg, supervisor)
+    return pid
 
 
 def registry_client(cfg: LabConfig) -> SchemaRegistryClient:

@@ -42,7 +42,7 @@ STARTING = {("bootstrap",): [], ("up",): []}
 # Runs the notebooks, which start the platform: run where there are none.
 RUNS_NOTEBOOKS = {("lab",): []}
 # Succeeds when nothing runs, by design: `make clean` runs it on a fresh checkout.
-SUCCEEDS_WHEN_DOWN = {("down",): []}
+SUCCEEDS_WHEN_DOWN = {("down",): [], ("stop",): ["kafka-3", "filter"]}
 
 
 def _subcommands(command: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -189,6 +189,14 @@ def test_a_cluster_that_accepts_connections_but_never_answers_fails_fast(
         code, lines = run_cli(argv)
     _assert_one_error_line(code, lines, argv)
     assert "did not answer within 1 s" in lines[0]
+
+
+def test_stopping_a_service_the_lab_does_not_have_names_those_it_has(
+        down_platform: LabConfig, run_cli: RunCli) -> None:
+    code, lines = run_cli(["stop", "kafka-9"])
+    _assert_one_error_line(code, lines, ["stop", "kafka-9"])
+    assert "no service named kafka-9" in lines[0]
+    assert "kafka-3" in lines[0] and "registry-proxy" in lines[0]
 
 
 def test_an_empty_ban_term_is_one_line_and_exit_1() -> None:
