@@ -59,5 +59,5 @@ bench: bootstrap  ## measure startup, throughput, freshness, search and recommen
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || \
 		{ echo "wrk is needed for the search load test: apt-get install wrk"; exit 1; }
 	cd bench && ../$(BIN)/python cluster_startup.py && ../$(BIN)/python pipeline_throughput.py \
-		&& ../$(BIN)/python search_latency.py && ../$(BIN)/python recommendations_alerting.py \
+		&& ../$(BIN)/python search_latency.py && ../$(BIN)/python search_open_loop.py && ../$(BIN)/python recommendations_alerting.py \
 		&& ../$(BIN)/python filter_faults.py && ../$(BIN)/python service_memory.py
