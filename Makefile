@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: lab test unit integration nbval lint bootstrap up down clean jupyter status bench
+.PHONY: lab test unit unit-java integration nbval lint bootstrap up down clean jupyter status bench
 
 lab: bootstrap  ## set everything up, then run every notebook with papermill
 	$(BIN)/pokupai lab
 
-test: bootstrap lint unit integration nbval  ## set everything up and pass every test
+test: bootstrap lint unit unit-java integration nbval  ## set everything up and pass every test
 
 lint: $(STAMP)
 	$(BIN)/ruff check pokupai_lib tests bench
@@ -20,6 +20,9 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(PYTEST) tests/unit
+
+unit-java:  ## the Connect sink plugin's JUnit tests (no services)
+	mvn -B -q -f infra/connect/es-sink/pom.xml test
 
 integration: bootstrap
 	$(PYTEST) tests/integration

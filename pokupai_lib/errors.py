@@ -91,7 +91,7 @@ class StateDirError(SetupError):
 
 
 class ArtifactError(SetupError):
-    """A JVM artifact could not be resolved from Maven Central."""
+    """A JVM artifact could not be resolved from Maven Central or built from our sources."""
 
 
 class CertificateError(SetupError):

@@ -25,12 +25,9 @@ from pokupai_lib.monitoring.stack import (
     monitoring_specs,
     start_monitoring,
 )
-from pokupai_lib.runtime.artifacts import (
-    ensure_connect_plugins,
-    ensure_jmx_agent,
-    ensure_kafka_libs,
-)
+from pokupai_lib.runtime.artifacts import ensure_jmx_agent, ensure_kafka_libs
 from pokupai_lib.runtime.certs import CertReport, ensure_certificates
+from pokupai_lib.runtime.connect_plugin import ensure_connect_plugins
 from pokupai_lib.runtime.preflight import find_problems
 from pokupai_lib.runtime.profiles import require_profile
 from pokupai_lib.runtime.services import (

@@ -68,9 +68,6 @@ class Versions(_Frozen):
     # 3.0.x is the newest Apicurio line that runs on Java 17 (3.1+ needs Java 21).
     apicurio: str = "3.0.9"
     elasticsearch: str = "8.19.21"
-    # Newest CamelSinkConnector on Maven Central, and the Camel line it was built on.
-    camel_kafka_connector: str = "0.11.0"
-    camel: str = "3.21.0"
     # Newest JMX exporter javaagent on Maven Central here (1.1+ is not served).
     jmx_exporter: str = "1.0.1"
 

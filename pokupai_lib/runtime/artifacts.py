@@ -13,9 +13,9 @@ from pathlib import Path
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ArtifactError
 
-__all__ = ["apt_get", "connect_plugins_dir", "ensure_connect_plugins", "ensure_jmx_agent",
-           "ensure_kafka_libs", "fetch_distribution", "java_executable", "jmx_agent_path",
-           "kafka_libs_dir", "megabytes", "resolve_dependencies"]
+__all__ = ["apt_get", "ensure_jmx_agent", "ensure_kafka_libs", "fetch_distribution",
+           "java_executable", "jmx_agent_path", "kafka_libs_dir", "maven_and_partial", "megabytes",
+           "resolve_dependencies"]
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # 2.8's copy does not resolve the artifact's parent POM, which Central lacks for some
@@ -49,7 +49,7 @@ def java_executable() -> str:
     return java
 
 
-def _maven_and_partial(out_dir: Path) -> tuple[str, Path]:
+def maven_and_partial(out_dir: Path) -> tuple[str, Path]:
     """The ``mvn`` executable and an empty staging path beside ``out_dir``."""
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -67,7 +67,7 @@ def resolve_dependencies(pom: Path, out_dir: Path, properties: dict[str, str]) -
     """
     if (out_dir / _COMPLETE).exists():
         return out_dir
-    mvn, partial = _maven_and_partial(out_dir)
+    mvn, partial = maven_and_partial(out_dir)
     command = [mvn, "-B", "-q", "-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
                f"-DoutputDirectory={partial}", "-DincludeScope=runtime",
                *(f"-D{key}={value}" for key, value in properties.items())]
@@ -92,7 +92,7 @@ def fetch_distribution(coordinates: str, out_dir: Path) -> Path:
     """
     if (out_dir / _COMPLETE).exists():
         return out_dir
-    mvn, partial = _maven_and_partial(out_dir)
+    mvn, partial = maven_and_partial(out_dir)
     partial.mkdir(parents=True)
     command = [mvn, "-B", "-q", f"{ARCHIVE_PLUGIN}:copy", f"-Dartifact={coordinates}",
                f"-DoutputDirectory={partial}"]
@@ -141,21 +141,6 @@ def ensure_kafka_libs(cfg: LabConfig) -> Path:
         cfg.paths.infra / "maven" / "kafka" / "pom.xml", kafka_libs_dir(cfg),
         {"kafka.version": cfg.versions.kafka, "scala.version": cfg.versions.scala,
          "log4j.version": cfg.versions.log4j})
-
-
-def connect_plugins_dir(cfg: LabConfig) -> Path:
-    """Kafka Connect's ``plugin.path``: one sub-directory per connector plugin."""
-    return cfg.paths.cache / "jvm" / "connect-plugins"
-
-
-def ensure_connect_plugins(cfg: LabConfig) -> Path:
-    """The Elasticsearch sink plugin (Camel Kafka Connector + Camel's ES component)."""
-    v = cfg.versions
-    resolve_dependencies(
-        cfg.paths.infra / "maven" / "connect-es-sink" / "pom.xml",
-        connect_plugins_dir(cfg) / f"camel-es-sink-{v.camel_kafka_connector}",
-        {"ckc.version": v.camel_kafka_connector, "camel.version": v.camel})
-    return connect_plugins_dir(cfg)
 
 
 def ensure_jmx_agent(cfg: LabConfig) -> Path:

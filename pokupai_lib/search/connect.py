@@ -19,7 +19,7 @@ import pandas as pd
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import ConnectorError
 from pokupai_lib.kafka.clients import jvm_ssl_properties, write_properties
-from pokupai_lib.runtime.artifacts import connect_plugins_dir, ensure_connect_plugins
+from pokupai_lib.runtime.connect_plugin import connect_plugins_dir, ensure_connect_plugins
 from pokupai_lib.runtime.jvm import CONNECT_METRICS_RULES, jvm_command
 from pokupai_lib.runtime.supervisor import ON_FAILURE, ServiceSpec, Supervisor, http_probe
 from pokupai_lib.runtime.wait import wait_until
@@ -101,10 +101,8 @@ def _template_values(cfg: LabConfig) -> dict[str, str]:
     return {
         "topic": cfg.mirror.remote_topic(cfg.topics.shop_clear),
         "index": cfg.elastic.index,
-        "es_host": cfg.elastic.host,
-        "es_port": str(cfg.elastic.port),
+        "es_url": cfg.elastic.url,
         "dlq_topic": cfg.connect.dlq_topic,
-        "route_file": str(cfg.paths.infra / "connect" / "es-products-route.yaml"),
     }
 
 

@@ -47,8 +47,9 @@ def test_sink_config_is_filled_from_the_one_config() -> None:
     assert config["topics"] == "primary.shop-clear"
     assert config["errors.tolerance"] == "all"
     assert config["errors.deadletterqueue.topic.name"].startswith(cfg.connect.prefix)
-    assert config["es.hosts"] == "127.0.0.1:9200"
-    assert config["camel.main.routesIncludePattern"].endswith("es-products-route.yaml")
+    assert config["connector.class"] == "lab.pokupai.connect.es.ElasticsearchSinkConnector"
+    assert config["es.urls"] == "http://127.0.0.1:9200"
+    assert config["es.index"] == "products"
     assert not any(key.startswith("_") for key in config)
     assert not any("$" in value for value in config.values())
 
