@@ -194,15 +194,25 @@ def restart_failed_tasks(cfg: LabConfig, name: str) -> None:
 
 def wait_until_running(cfg: LabConfig, name: str, timeout_s: float | None = None) -> dict[str, Any]:
     """Wait until the connector and all its tasks are RUNNING; raise with the trace if one
-    FAILED or time runs out."""
+    FAILED twice or time runs out.
+
+    A task that FAILED is restarted once first: after a config change (a new connector class
+    after an upgrade) the tasks of the old config can fail before the new ones start.
+    """
     timeout_s = cfg.timeouts.settle_s if timeout_s is None else timeout_s
+    restarted: set[int] = set()
 
     def all_running(status: dict[str, Any]) -> bool:
-        """The connector and every task RUNNING; a FAILED task ends the wait at once."""
+        """The connector and every task RUNNING; a task FAILED again ends the wait at once."""
         failed = [t for t in status["tasks"] if t["state"] == "FAILED"]
+        if any(t["id"] in restarted for t in failed):
+            again = next(t for t in failed if t["id"] in restarted)
+            raise ConnectorError(f"connector {name}: task {again['id']} FAILED:\n"
+                                 f"{again.get('trace', '')[:2000]}")
         if failed:
-            raise ConnectorError(f"connector {name}: task {failed[0]['id']} FAILED:\n"
-                                 f"{failed[0].get('trace', '')[:2000]}")
+            restart_failed_tasks(cfg, name)
+            restarted.update(t["id"] for t in failed)
+            return False
         states = [status["connector"]["state"], *(t["state"] for t in status["tasks"])]
         return bool(status["tasks"]) and all(state == "RUNNING" for state in states)
 
