@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from pokupai_lib import cli
+from pokupai_lib.cli import app
 from pokupai_lib.config import LabConfig, LabPaths
 from pokupai_lib.errors import ArtifactError, CertificateError, InvalidInputError
 from pokupai_lib.kafka import tools
@@ -184,3 +187,59 @@ def test_help_needs_neither_certificates_nor_a_cluster(tmp_cfg: LabConfig,
     monkeypatch.setattr(tools, "require_cluster", None)  # calling it would fail the test
     assert run_kafka_tool(tmp_cfg, "topics", ["--help"]) == 7
     assert started[0][-1] == "--help"
+
+
+class _Recorded:
+    """Stands in for ``run_kafka_tool`` in the CLI: records its call, returns an exit code."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.calls: list[tuple[str, list[str], str, str]] = []
+
+    def __call__(self, cfg: LabConfig, name: str, args: Sequence[str], cluster: str,
+                 principal: str) -> int:
+        self.calls.append((name, list(args), cluster, principal))
+        return self.code
+
+
+@pytest.mark.parametrize("argv, call", [
+    (["topics", "--describe", "--topic", "shop-raw"],
+     ("topics", ["--describe", "--topic", "shop-raw"], "primary", "admin")),
+    (["--cluster", "secondary", "--principal", "intruder", "topics", "--list"],
+     ("topics", ["--list"], "secondary", "intruder")),
+    (["topics", "--help"], ("topics", ["--help"], "primary", "admin")),
+    (["cluster", "cluster-id", "-h"], ("cluster", ["cluster-id", "-h"], "primary", "admin")),
+    (["topics", "--cluster", "secondary", "--", "x"],
+     ("topics", ["--cluster", "secondary", "--", "x"], "primary", "admin")),
+    (["console-consumer", "--topic", "t", "--offset", "-1", "--partition", "0"],
+     ("console-consumer", ["--topic", "t", "--offset", "-1", "--partition", "0"], "primary",
+      "admin")),
+    (["metadata-quorum", "describe", "--status"],
+     ("metadata-quorum", ["describe", "--status"], "primary", "admin")),
+])
+def test_the_cli_passes_everything_after_the_tool_unchanged_and_exits_with_its_code(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str],
+        call: tuple[str, list[str], str, str]) -> None:
+    recorded = _Recorded(code=3)
+    monkeypatch.setattr(cli, "run_kafka_tool", recorded)
+    result = CliRunner().invoke(app, ["kafka", *argv])
+    assert result.exit_code == 3, result.output
+    assert recorded.calls == [call]
+
+
+def test_the_cli_lists_the_tools_in_its_help() -> None:
+    result = CliRunner().invoke(app, ["kafka", "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    assert all(name in result.output for name in KAFKA_TOOLS)
+
+
+def test_the_cli_refuses_an_unknown_tool_in_one_line() -> None:
+    result = CliRunner().invoke(app, ["kafka", "topicz", "--list"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1
+    assert len(lines) == 1 and lines[0].startswith("error: unknown Kafka tool 'topicz'")
+
+
+def test_the_cli_refuses_a_cluster_it_does_not_know() -> None:
+    result = CliRunner().invoke(app, ["kafka", "--cluster", "tertiary", "topics", "--list"])
+    assert result.exit_code == 2
