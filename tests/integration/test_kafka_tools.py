@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 import uuid
+import zipfile
 from pathlib import Path
 
 from lab_fixture import Lab
 
 import pokupai_lib
 from pokupai_lib.kafka.checks import describe_cluster
+from pokupai_lib.kafka.tools import KAFKA_TOOLS
+from pokupai_lib.runtime.artifacts import kafka_libs_dir
 
 _CHECKOUT = Path(pokupai_lib.__file__).resolve().parents[1]
 
@@ -26,6 +29,16 @@ def _kafka(lab: Lab, *argv: str, stdin: str | None = None) -> subprocess.Complet
                           input=stdin, capture_output=True, env=env, cwd=_CHECKOUT,
                           timeout=300, check=False,
                           encoding="utf-8")  # the console tools read and write UTF-8 bytes
+
+
+def test_every_tool_s_main_class_is_in_the_lab_s_kafka_jars(lab: Lab) -> None:
+    classes: set[str] = set()
+    for jar in kafka_libs_dir(lab.cfg).glob("*.jar"):
+        with zipfile.ZipFile(jar) as archive:
+            classes.update(archive.namelist())
+    missing = [tool.main_class for tool in KAFKA_TOOLS.values()
+               if tool.main_class.replace(".", "/") + ".class" not in classes]
+    assert not missing
 
 
 def test_cluster_id_is_the_one_the_admin_api_reports(lab: Lab) -> None:
