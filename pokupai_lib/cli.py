@@ -23,7 +23,7 @@ from pokupai_lib.bans.rules import BanKind, BanList
 from pokupai_lib.bans.topic import BanTopic, ban_entry, ban_key, entries_view, entry_record
 from pokupai_lib.bans.writer import BanWriter
 from pokupai_lib.client_api.client import ClientApiClient
-from pokupai_lib.config import ClusterName, load_config
+from pokupai_lib.config import ClusterName, Principal, load_config
 from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.checks import prepare_shop_files
 from pokupai_lib.ingest.publisher import publish_files
@@ -31,6 +31,7 @@ from pokupai_lib.kafka.acls import current_acls
 from pokupai_lib.kafka.checks import acls_frame
 from pokupai_lib.kafka.clients import admin_client, require_cluster
 from pokupai_lib.kafka.faults import kafka_error
+from pokupai_lib.kafka.tools import KAFKA_TOOLS, run_kafka_tool
 from pokupai_lib.runner import notebook_paths, run_notebooks
 
 __all__ = ["app", "main"]
@@ -140,6 +141,33 @@ def acls() -> None:
     cfg = load_config()
     require_cluster(cfg)
     typer.echo(acls_frame(current_acls(admin_client(cfg))).to_string(index=False))
+
+
+# Everything after TOOL is the tool's: click stops parsing at TOOL (no interspersed
+# options), so even `--help` there reaches Kafka's tool.
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True,
+                 "allow_interspersed_args": False}
+_KAFKA_HELP = "\n\n".join([
+    "Run Apache Kafka's own tool TOOL (kafka-TOOL.sh) from the lab's jars. ARGS pass through "
+    "unchanged; the cluster's bootstrap servers and the principal's TLS client settings are "
+    "added unless ARGS give them. Exits with the tool's exit code.",
+    "Example: pokupai kafka topics --describe --topic shop-raw",
+    "\b\nTools:\n" + "\n".join(f"  {name:<23} {tool.summary}"
+                                for name, tool in KAFKA_TOOLS.items())])
+
+
+@app.command(context_settings=_PASS_THROUGH, no_args_is_help=True, help=_KAFKA_HELP,
+             short_help="Run one of Apache Kafka's own tools (topics, acls...) on the lab.")
+def kafka(tool: Annotated[str, typer.Argument(help="a tool, as listed below")],
+          args: Annotated[list[str] | None, typer.Argument(
+              help="the tool's own arguments, passed through unchanged")] = None,
+          cluster: Annotated[ClusterName, typer.Option(
+              help="whose bootstrap servers to add")] = "primary",
+          principal: Annotated[Principal, typer.Option(
+              help="whose certificate the tool presents (intruder: refused)")] = "admin",
+          ) -> None:
+    code = run_kafka_tool(load_config(), tool, args or [], cluster, principal)
+    raise typer.Exit(code)
 
 
 ban_app = typer.Typer(no_args_is_help=True, help="The ban list in the ban-words topic.")

@@ -18,6 +18,7 @@ from .checks import quorum_replication as quorum_replication
 from .checks import quorum_status as quorum_status
 from .clients import admin_client as admin_client
 from .clients import client_config as client_config
+from .clients import client_properties_path as client_properties_path
 from .clients import foreign_client_config as foreign_client_config
 from .clients import jvm_client_properties as jvm_client_properties
 from .cluster import ensure_cluster_id as ensure_cluster_id
@@ -39,6 +40,11 @@ from .faults import is_record_fault as is_record_fault
 from .faults import kafka_error as kafka_error
 from .faults import kafka_errors as kafka_errors
 from .faults import leadership_moving as leadership_moving
+from .tools import KAFKA_TOOLS as KAFKA_TOOLS
+from .tools import KafkaTool as KafkaTool
+from .tools import kafka_tool as kafka_tool
+from .tools import run_kafka_tool as run_kafka_tool
+from .tools import tool_command as tool_command
 from .topic_reader import ReadProgress as ReadProgress
 from .topic_reader import end_offsets as end_offsets
 from .topic_reader import latest_by_key as latest_by_key

@@ -16,8 +16,9 @@ from pokupai_lib.errors import CertificateError, ClusterDownError, InvalidInputE
 from pokupai_lib.kafka.faults import kafka_error
 from pokupai_lib.runtime.certs import CertFiles, cert_files, store_password
 
-__all__ = ["admin_client", "client_config", "foreign_client_config", "jvm_client_properties",
-           "kafka_client_logger", "require_cluster", "tls_context", "write_properties"]
+__all__ = ["admin_client", "client_config", "client_properties_path", "foreign_client_config",
+           "jvm_client_properties", "kafka_client_logger", "require_cluster", "tls_context",
+           "write_properties"]
 
 
 def kafka_client_logger(cfg: LabConfig) -> logging.Logger:
@@ -148,7 +149,12 @@ def jvm_ssl_properties(cfg: LabConfig, name: str) -> dict[str, str]:
     }
 
 
+def client_properties_path(cfg: LabConfig, principal: Principal) -> Path:
+    """Where :func:`jvm_client_properties` writes ``principal``'s file."""
+    return cfg.paths.state / "clients" / f"{principal}.properties"
+
+
 def jvm_client_properties(cfg: LabConfig, principal: Principal = "admin") -> Path:
     """A ``--command-config`` file for Kafka's own tools, as ``principal``."""
     props = {"security.protocol": "SSL", **jvm_ssl_properties(cfg, principal)}
-    return write_properties(cfg.paths.state / "clients" / f"{principal}.properties", props)
+    return write_properties(client_properties_path(cfg, principal), props)

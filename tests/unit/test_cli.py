@@ -41,6 +41,8 @@ READ_WRITE = {
 STARTING = {("bootstrap",): [], ("up",): []}
 # Runs the notebooks, which start the platform: run where there are none.
 RUNS_NOTEBOOKS = {("lab",): []}
+# Runs Kafka's own tools from the jars: run where there are none.
+NEEDS_KAFKA_JARS = {("kafka",): ["topics", "--list"]}
 # Succeeds when nothing runs, by design: `make clean` runs it on a fresh checkout.
 SUCCEEDS_WHEN_DOWN = {("down",): [], ("stop",): ["kafka-3", "filter"]}
 
@@ -55,7 +57,7 @@ def _subcommands(command: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[s
 
 
 def test_every_subcommand_is_covered_below() -> None:
-    covered = {*READ_WRITE, *STARTING, *RUNS_NOTEBOOKS, *SUCCEEDS_WHEN_DOWN}
+    covered = {*READ_WRITE, *STARTING, *RUNS_NOTEBOOKS, *NEEDS_KAFKA_JARS, *SUCCEEDS_WHEN_DOWN}
     assert set(_subcommands(typer.main.get_command(app))) == covered
 
 
@@ -167,6 +169,15 @@ def test_running_the_notebooks_where_there_are_none_fails_in_one_line(
     code, lines = run_cli(argv)
     _assert_one_error_line(code, lines, argv)
     assert "no numbered notebooks" in lines[0]
+
+
+@pytest.mark.parametrize("path", list(NEEDS_KAFKA_JARS), ids=" ".join)
+def test_a_kafka_tool_without_the_jars_fails_in_one_line(
+        down_platform: LabConfig, run_cli: RunCli, path: tuple[str, ...]) -> None:
+    argv = [*path, *NEEDS_KAFKA_JARS[path]]
+    code, lines = run_cli(argv)
+    _assert_one_error_line(code, lines, argv)
+    assert "make bootstrap" in lines[0]
 
 
 @pytest.mark.parametrize("path", list(SUCCEEDS_WHEN_DOWN), ids=" ".join)
