@@ -42,6 +42,7 @@ Headers = list[tuple[str, bytes | None]]
 FILTER_HEADERS = frozenset({"error.type", "error.message", "source.topic", "source.partition",
                             "source.offset", "original.size", "original.truncated"})
 CONNECT_HEADER_PREFIX = "__connect.errors."
+_CUT = "holds only the first bytes of its value (the value was too large to carry)"
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,7 @@ def _filter_redrive(key: bytes | None, value: bytes | None,
     if not topic:
         return Unredrivable("no source.topic header")
     if named.get("original.truncated") == "true":
-        return Unredrivable(f"holds only the first bytes of a {named.get('original.size')}-"
-                            "byte value")
+        return Unredrivable(_CUT)
     return Redrive(topic, _int(named.get("source.partition")), key, value,
                    [(n, v) for n, v in headers if n not in FILTER_HEADERS],
                    _int(named.get("source.offset")))
@@ -146,8 +146,7 @@ def _recommender_redrive(value: bytes | None, headers: Headers) -> Redrive | Unr
         return Unredrivable(f"an oversize value built for {letter['destination']}; its input "
                             "was fine (raise recommender.max_value_bytes instead)")
     if letter.get("value_truncated"):
-        return Unredrivable(f"holds only the first bytes of a {letter.get('value_bytes')}-"
-                            "byte value")
+        return Unredrivable(_CUT)
     return Redrive(str(letter["topic"]), _int(letter.get("partition")),
                    _encoded(letter.get("key")), _encoded(letter.get("value")), list(headers),
                    _int(letter.get("offset")))

@@ -10,9 +10,9 @@ several principals) under a fixed transactional id per topic: a replay fences an
 earlier one, and waits for its transaction to end, before it reads the committed position.
 
 Letters not re-driven (:class:`~pokupai_lib.dlq.origins.Unredrivable`, or *superseded*: the
-original topic has a newer record of the key in its partition, which the old one would
-overwrite) are passed over and counted by reason; their offsets are committed too, so they are
-not met again (``from_beginning`` sees them again).
+original product topic has a newer record of the key in its partition, which the old one would
+overwrite; search events are never superseded) are passed over and counted by reason; their
+offsets are committed too, so they are not met again (``from_beginning`` sees them again).
 """
 
 from __future__ import annotations
@@ -123,13 +123,21 @@ def _read_letters(consumer: Consumer, topic: str, start: dict[int, int],
     return letters
 
 
+def _versioned_topics(cfg: LabConfig) -> set[str]:
+    """The topics whose records are versions of a product (by key). Records of the others
+    (search events) are each their own event: a later one supersedes nothing."""
+    return {cfg.topics.shop_raw, cfg.topics.shop_clear,
+            cfg.mirror.remote_topic(cfg.topics.shop_clear)}
+
+
 def _newest(cfg: LabConfig, cluster: ClusterName, redrives: list[Redrive]
             ) -> dict[tuple[str, int, bytes | None], int]:
     """(topic, partition, key) → the key's last offset there, for the records of the original
-    topics after the oldest re-drivable letter of each partition."""
+    product topics after the oldest re-drivable letter of each partition."""
     first: dict[str, dict[int, int]] = {}
+    versioned = _versioned_topics(cfg)
     for r in redrives:
-        if r.partition is not None and r.source_offset is not None:
+        if r.topic in versioned and r.partition is not None and r.source_offset is not None:
             per_topic = first.setdefault(r.topic, {})
             per_topic[r.partition] = min(per_topic.get(r.partition, r.source_offset),
                                          r.source_offset)
