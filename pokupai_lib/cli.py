@@ -24,6 +24,8 @@ from pokupai_lib.bans.topic import BanTopic, ban_entry, ban_key, entries_view, e
 from pokupai_lib.bans.writer import BanWriter
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import ClusterName, Principal, load_config
+from pokupai_lib.dlq.origins import dlq_topic
+from pokupai_lib.dlq.replay import dlq_counts, replay_dead_letters
 from pokupai_lib.errors import LabError
 from pokupai_lib.ingest.checks import prepare_shop_files
 from pokupai_lib.ingest.publisher import publish_files
@@ -33,6 +35,7 @@ from pokupai_lib.kafka.clients import admin_client, require_cluster
 from pokupai_lib.kafka.faults import kafka_error
 from pokupai_lib.kafka.tools import KAFKA_TOOLS, run_kafka_tool
 from pokupai_lib.runner import notebook_paths, run_notebooks
+from pokupai_lib.verify.checks import verify as verify_stages
 
 __all__ = ["app", "main"]
 
@@ -265,6 +268,52 @@ def recommend(id_client: str) -> None:
         typer.echo(f"«{row.get('SEARCH_TERM')}» → {row.get('MATCHED_CATEGORY') or '-'}: "
                    f"{row.get('TOTAL_PRODUCTS') or 0} products: "
                    f"{(row.get('PRODUCTS_IN_CATEGORY') or '')[:120]}")
+
+
+@app.command()
+def verify(wait: Annotated[float, typer.Option(
+        "--wait", help="retry for up to this many seconds until every stage agrees")] = 0.0
+           ) -> None:
+    """Compare the stages record by record with shop-clear: its mirror, the index and the
+    category counts; missing, extra and stale keys per stage. Exit 1 unless all agree."""
+    cfg = load_config()
+    require_cluster(cfg)
+    require_cluster(cfg, cfg.mirror.target)
+    report = verify_stages(cfg, wait_s=wait)
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+dlq_app = typer.Typer(no_args_is_help=True, help="The dead-letter topics of the pipeline.")
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Each dead-letter topic with its letters and how many are not replayed yet."""
+    cfg = load_config()
+    require_cluster(cfg)
+    require_cluster(cfg, cfg.mirror.target)
+    for topic, (letters, pending) in dlq_counts(cfg).items():
+        typer.echo(f"{topic}: {letters} letter(s), {pending} not replayed")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+        topic: str,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="count what would be re-driven; write nothing")] = False,
+        from_beginning: Annotated[bool, typer.Option(
+            "--from-beginning", help="every letter, also those replayed before")] = False,
+) -> None:
+    """Re-drive the dead letters of TOPIC not replayed yet to their original topics, in one
+    transaction with the replay group's offsets (each letter once)."""
+    cfg = load_config()
+    require_cluster(cfg, dlq_topic(cfg, topic).cluster)
+    result = replay_dead_letters(cfg, topic, dry_run=dry_run, from_beginning=from_beginning)
+    for line in result.summary():
+        typer.echo(line)
 
 
 @app.command("lab")

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pokupai_lib.recommendations.rules import parse_product, record_key
+from pokupai_lib.recommendations.rules import judge_product, record_key
 
 __all__ = ["LiveProducts", "category_problems", "live_products"]
 
@@ -30,10 +30,11 @@ class LiveProducts:
 
 def _accepted(key: bytes | None, value: bytes | None) -> tuple[str, Any] | None:
     """``(product id, product or None)`` as the recommender takes the record; None if it
-    dead-letters it (the product then stays as it was)."""
+    dead-letters it (the product then stays as it was). Judged without the search terms,
+    which only cost time here."""
     try:
         text_key = None if key is None else key.decode("utf-8", "surrogateescape")
-        return str(record_key(text_key, "product", required=True)), parse_product(value)
+        return str(record_key(text_key, "product", required=True)), judge_product(value)
     except Exception:  # noqa: BLE001 - the recommender dead-letters whatever fails here
         return None
 

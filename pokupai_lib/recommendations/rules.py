@@ -31,8 +31,8 @@ from pokupai_lib.errors import InvalidInputError
 __all__ = ["MAX_CATEGORY_CHARS", "MAX_CLIENT_CHARS", "MAX_NAME_CHARS", "MAX_SEARCH_CHARS",
            "MAX_TAGS", "MAX_TAG_CHARS", "CategoryRow", "Invalid", "MatchKind", "MemberChange",
            "ProductChange", "TermIndex", "apply_term_change", "build_recommendation",
-           "match_key", "parse_product", "parse_search", "product_changes", "product_terms",
-           "record_key", "resolve_category"]
+           "judge_product", "match_key", "parse_product", "parse_search", "product_changes",
+           "product_terms", "record_key", "resolve_category"]
 
 MatchKind = Literal["category", "word", "none"]
 MemberChange = Literal["join", "leave", "rename"]
@@ -150,14 +150,12 @@ def record_key(key: str | None, what: str, required: bool) -> str | None:
     return _text(key, f"{what} key", _MAX_KEY_CHARS)
 
 
-def parse_product(raw: bytes | None) -> dict[str, Any] | None:
-    """A product of ``primary.shop-clear`` reduced to what the recommender keeps; None for a
-    tombstone (the product was deleted or banned).
+def judge_product(raw: bytes | None) -> dict[str, Any] | None:
+    """A product of ``primary.shop-clear`` as :func:`parse_product` judges it, without the
+    search terms (the costly part): ``{category, name, tags}``; None for a tombstone.
 
     Raises:
-        Invalid: not a JSON object; ``name`` or ``category`` not a non-blank string;
-            ``tags`` present but not a list of strings; a text longer than its limit
-            (``MAX_*`` of this module).
+        Invalid: as :func:`parse_product`.
     """
     if raw is None:
         return None
@@ -167,8 +165,23 @@ def parse_product(raw: bytes | None) -> dict[str, Any] | None:
     name = _text(product.get("name"), "product name", MAX_NAME_CHARS)
     category = _text(product.get("category"), "product category", MAX_CATEGORY_CHARS)
     tags = _tags(product.get("tags"))
-    return {"category": category.strip(), "name": name,
-            "terms": product_terms({"name": name, "tags": tags})}
+    return {"category": category.strip(), "name": name, "tags": tags}
+
+
+def parse_product(raw: bytes | None) -> dict[str, Any] | None:
+    """A product of ``primary.shop-clear`` reduced to what the recommender keeps; None for a
+    tombstone (the product was deleted or banned).
+
+    Raises:
+        Invalid: not a JSON object; ``name`` or ``category`` not a non-blank string;
+            ``tags`` present but not a list of strings; a text longer than its limit
+            (``MAX_*`` of this module).
+    """
+    judged = judge_product(raw)
+    if judged is None:
+        return None
+    return {"category": judged["category"], "name": judged["name"],
+            "terms": product_terms({"name": judged["name"], "tags": judged["tags"]})}
 
 
 def parse_search(raw: bytes | None, key: str | None) -> dict[str, Any]:

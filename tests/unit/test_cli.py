@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -20,9 +21,12 @@ from typer.testing import CliRunner
 from pokupai_lib import cli, lab
 from pokupai_lib.cli import app, main
 from pokupai_lib.config import LabConfig, load_config
+from pokupai_lib.dlq.replay import ReplayResult
 from pokupai_lib.kafka.clients import require_cluster
 from pokupai_lib.runtime.certs import ensure_certificates
 from pokupai_lib.runtime.supervisor import Supervisor
+from pokupai_lib.verify.checks import VerifyReport
+from pokupai_lib.verify.compare import StageDiff
 
 # The arguments each subcommand is run with. The test fails when the parser has a subcommand
 # that is in none of these tables, so a new one cannot be forgotten.
@@ -35,6 +39,9 @@ READ_WRITE = {
     ("publish",): ["--count", "5"],
     ("search",): ["часы", "--client", "1"],
     ("recommend",): ["1"],
+    ("verify",): [],
+    ("dlq", "list"): [],
+    ("dlq", "replay"): ["shop-dlq", "--dry-run"],
 }
 # Would set up or start the platform: run on a state directory that is a file, which they
 # refuse before they download or start anything (and the test fails if they try).
@@ -234,3 +241,66 @@ def test_search_without_a_running_api_says_what_to_do(monkeypatch: pytest.Monkey
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1
     assert "did not answer" in lines[0] and "pokupai up" in lines[0]
+
+
+def _no_cluster_check(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    asked: list[str] = []
+    monkeypatch.setattr(cli, "require_cluster", lambda _cfg, cluster="primary": asked.append(
+        cluster))
+    return asked
+
+
+@pytest.mark.parametrize(("ok", "code"), [(True, 0), (False, 1)])
+def test_verify_prints_the_table_and_exits_1_unless_consistent(
+        monkeypatch: pytest.MonkeyPatch, ok: bool, code: int) -> None:
+    asked = _no_cluster_check(monkeypatch)
+    stale = () if ok else ("42",)
+    report = VerifyReport((StageDiff("shop-clear", 2), StageDiff("index products", 2,
+                                                                 stale=stale)))
+    waits: list[float] = []
+    monkeypatch.setattr(cli, "verify_stages",
+                        lambda _cfg, wait_s: waits.append(wait_s) or report)
+    result = CliRunner().invoke(app, ["verify", "--wait", "30"])
+    assert result.exit_code == code, result.output
+    assert waits == [30.0] and asked == ["primary", "secondary"]
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["stage", "records", "missing", "extra", "stale",
+                                "dead-lettered", "examples"]
+    assert ("stale: 42" in result.output) is not ok
+    assert lines[-1] == ("all stages consistent" if ok else "NOT consistent: index products")
+
+
+def test_dlq_replay_prints_what_it_redrove(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _no_cluster_check(monkeypatch)
+    calls: list[tuple[str, bool, bool]] = []
+
+    def replay(_cfg: LabConfig, topic: str, dry_run: bool, from_beginning: bool
+               ) -> ReplayResult:
+        calls.append((topic, dry_run, from_beginning))
+        return ReplayResult(topic, dry_run, 3, Counter({"primary.shop-clear": 2}),
+                            Counter({"superseded": 1}))
+
+    monkeypatch.setattr(cli, "replay_dead_letters", replay)
+    result = CliRunner().invoke(app, ["dlq", "replay", "connect-dlq-products-es-sink",
+                                      "--from-beginning"])
+    assert result.exit_code == 0, result.output
+    assert calls == [("connect-dlq-products-es-sink", False, True)]
+    assert asked == ["secondary"]
+    assert result.output.splitlines() == [
+        "connect-dlq-products-es-sink: 3 dead letter(s) read",
+        "  re-drove 2 to primary.shop-clear", "  skipped 1: superseded"]
+
+
+def test_dlq_replay_of_a_topic_that_is_no_dead_letter_topic_is_one_line() -> None:
+    result = CliRunner().invoke(app, ["dlq", "replay", "shop-raw"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: 'shop-raw' is not a dead-letter")
+
+
+def test_dlq_list_shows_each_topic(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_cluster_check(monkeypatch)
+    monkeypatch.setattr(cli, "dlq_counts", lambda _cfg: {"shop-dlq": (5, 2)})
+    result = CliRunner().invoke(app, ["dlq", "list"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["shop-dlq: 5 letter(s), 2 not replayed"]

@@ -13,6 +13,7 @@ from pokupai_lib.recommendations.rules import (
     Invalid,
     apply_term_change,
     build_recommendation,
+    judge_product,
     match_key,
     parse_product,
     parse_search,
@@ -73,6 +74,16 @@ def test_a_product_is_found_by_its_name_and_tag_phrases_not_its_description() ->
 def test_an_unusable_product_says_why(raw: bytes, reason: str) -> None:
     with pytest.raises(Invalid, match=reason):
         parse_product(raw)
+    with pytest.raises(Invalid, match=reason):
+        judge_product(raw)  # the checks' cheaper judge refuses exactly the same
+
+
+def test_the_cheaper_judge_keeps_what_parsing_keeps_but_the_terms() -> None:
+    raw = _raw({"name": "Умные часы", "category": " Электроника ", "tags": ["гаджеты"]})
+    parsed, judged = parse_product(raw), judge_product(raw)
+    assert parsed is not None and judged is not None
+    assert (judged["name"], judged["category"]) == (parsed["name"], parsed["category"])
+    assert judge_product(None) is None
 
 
 def test_tags_may_be_absent_or_null() -> None:

@@ -1,0 +1,9 @@
+"""The stages compared record by record: ``shop-clear``, its mirror, the index, the categories.
+
+Names are re-exported lazily from ``__init__.pyi``: importing one module loads only what that
+module imports.
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)
