@@ -43,6 +43,7 @@ from .faults import leadership_moving as leadership_moving
 from .tools import KAFKA_TOOLS as KAFKA_TOOLS
 from .tools import KafkaTool as KafkaTool
 from .tools import kafka_tool as kafka_tool
+from .tools import kafka_tool_output as kafka_tool_output
 from .tools import run_kafka_tool as run_kafka_tool
 from .tools import tool_command as tool_command
 from .topic_reader import ReadProgress as ReadProgress

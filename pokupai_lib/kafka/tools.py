@@ -25,7 +25,7 @@ from pokupai_lib.runtime.certs import cert_files
 from pokupai_lib.runtime.jvm import jvm_command
 
 __all__ = ["HELP_FLAGS", "KAFKA_TOOLS", "KafkaTool", "asks_help", "kafka_tool",
-           "run_kafka_tool", "tool_command"]
+           "kafka_tool_output", "run_kafka_tool", "tool_command"]
 
 # Arguments that only ask a tool about itself: it gets no lab flags and needs no cluster.
 HELP_FLAGS = frozenset({"--help", "-h", "--version"})
@@ -217,6 +217,26 @@ def run_kafka_tool(cfg: LabConfig, name: str, args: Sequence[str],
         CertificateError: the principal's keystore or the truststore is missing.
         ClusterDownError: the lab adds the bootstrap servers and that cluster does not answer.
     """
+    command = _prepared_command(cfg, name, args, cluster, principal)
+    process = subprocess.Popen(command)  # noqa: S603
+    return _wait(process, grace_s)
+
+
+def kafka_tool_output(cfg: LabConfig, name: str, args: Sequence[str],
+                      cluster: ClusterName = "primary", principal: Principal = "admin",
+                      timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """Run Kafka's tool ``name`` like :func:`run_kafka_tool`, capturing its exit code, stdout
+    and stderr (for notebooks and tests); same errors, plus TimeoutExpired after
+    ``timeout_s``."""
+    command = _prepared_command(cfg, name, args, cluster, principal)
+    return subprocess.run(command, capture_output=True, text=True,  # noqa: S603
+                          timeout=timeout_s, check=False)
+
+
+def _prepared_command(cfg: LabConfig, name: str, args: Sequence[str], cluster: ClusterName,
+                      principal: Principal) -> list[str]:
+    """The tool's command line, once the principal, the jars, the client properties and (when
+    the lab adds the bootstrap servers) the cluster are known to be there."""
     tool = kafka_tool(name)
     _check_principal(cfg, principal)
     libs = kafka_libs_dir(cfg)
@@ -227,5 +247,4 @@ def run_kafka_tool(cfg: LabConfig, name: str, args: Sequence[str],
             _write_client_properties(cfg, principal)
         if not _gives(args, tool.server_flags):
             require_cluster(cfg, cluster)  # one line now, not the tool's retries for a minute
-    process = subprocess.Popen(tool_command(cfg, tool, args, cluster, principal))  # noqa: S603
-    return _wait(process, grace_s)
+    return tool_command(cfg, tool, args, cluster, principal)
