@@ -35,17 +35,9 @@ from pokupai_lib.dlq.origins import (
     superseded,
 )
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.topic_reader import (
-    ReadProgress,
-    end_offsets,
-    is_partition_eof,
-    read_range,
-)
-from pokupai_lib.runtime.wait import wait_until
+from pokupai_lib.kafka.topic_reader import consume_range, end_offsets, read_range
 
 __all__ = ["DeadLetter", "ReplayResult", "dlq_counts", "replay_dead_letters", "replay_group"]
-
-_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -101,26 +93,10 @@ def _read_letters(consumer: Consumer, topic: str, start: dict[int, int],
                   ends: dict[int, int], timeout_s: float) -> list[DeadLetter]:
     """The letters of ``topic`` from ``start`` to ``ends``, with their raw headers (read_range
     gives headers as text)."""
-    progress = ReadProgress({p: end for p, end in ends.items() if start.get(p, 0) < end})
-    letters: list[DeadLetter] = []
-
-    def read_batch() -> ReadProgress:
-        for msg in [] if progress.done else consumer.consume(_BATCH, timeout=0.5):
-            partition = msg.partition() or 0
-            if is_partition_eof(msg):
-                progress.reached_eof(partition)
-                continue
-            offset = msg.offset() or 0
-            if offset < ends[partition]:
-                letters.append(DeadLetter(partition, offset, msg.key(), msg.value(),
-                                          list(msg.headers() or [])))
-            progress.saw(partition, offset)
-        return progress
-
-    consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in ends])
-    wait_until(read_batch, until=lambda p: p.done, timeout_s=timeout_s, every_s=0,
-               what=f"{topic} read from {start} to the end offsets {ends}")
-    return letters
+    return consume_range(consumer, topic, start, ends, timeout_s, what=topic,
+                         convert=lambda msg: DeadLetter(msg.partition() or 0, msg.offset() or 0,
+                                                        msg.key(), msg.value(),
+                                                        list(msg.headers() or [])))
 
 
 def _versioned_topics(cfg: LabConfig) -> set[str]:

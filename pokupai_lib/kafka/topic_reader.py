@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -13,8 +14,10 @@ from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import kafka_error, leadership_moving
 from pokupai_lib.runtime.wait import wait_until
 
-__all__ = ["ReadProgress", "Record", "end_offsets", "is_partition_eof", "latest_by_key",
-           "read_range"]
+T = TypeVar("T")
+
+__all__ = ["ReadProgress", "Record", "consume_range", "end_offsets", "is_partition_eof",
+           "latest_by_key", "read_range"]
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,25 @@ def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
     timeout_s = cfg.timeouts.read_s if timeout_s is None else timeout_s
     ends = end_offsets(cfg, topic, cluster, principal)
     begin = {p: (start or {}).get(p, 0) for p in ends}
-    progress = ReadProgress({p: end for p, end in ends.items() if begin[p] < end})
     consumer = _consumer(cfg, cluster, principal)
-    records: list[Record] = []
+    try:
+        return consume_range(consumer, topic, begin, ends, timeout_s, what=f"{topic} ({cluster})",
+                             convert=lambda msg: Record(
+                                 msg.partition() or 0, msg.offset() or 0, msg.key(),
+                                 msg.value(), _headers(msg.headers()), msg.timestamp()[1]))
+    finally:
+        consumer.close()
+
+
+def consume_range(consumer: Consumer, topic: str, begin: dict[int, int], ends: dict[int, int],
+                  timeout_s: float, what: str, convert: Callable[[Message], T]) -> list[T]:
+    """Assign ``consumer`` (made with partition EOF events) to ``topic`` from ``begin`` and
+    read every record below ``ends``, each turned into a value by ``convert``.
+
+    Raises LabTimeoutError naming the partitions not read to their end in ``timeout_s``.
+    """
+    progress = ReadProgress({p: end for p, end in ends.items() if begin.get(p, 0) < end})
+    records: list[T] = []
 
     def read_batch() -> ReadProgress:
         # a batch per check, not a message: the wait's own cost stays out of a long read
@@ -121,17 +140,13 @@ def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
                 continue
             offset = msg.offset() or 0
             if offset < ends[partition]:
-                records.append(Record(partition, offset, msg.key(), msg.value(),
-                                      _headers(msg.headers()), msg.timestamp()[1]))
+                records.append(convert(msg))
             progress.saw(partition, offset)
         return progress
 
-    try:
-        consumer.assign([TopicPartition(topic, p, begin[p]) for p in ends])
-        wait_until(read_batch, until=lambda p: p.done, timeout_s=timeout_s, every_s=0,
-                   what=f"{topic} ({cluster}) read to the end offsets {ends}")
-    finally:
-        consumer.close()
+    consumer.assign([TopicPartition(topic, p, begin.get(p, 0)) for p in ends])
+    wait_until(read_batch, until=lambda p: p.done, timeout_s=timeout_s, every_s=0,
+               what=f"{what} read to the end offsets {ends} from {begin}")
     return records
 
 
