@@ -4,7 +4,6 @@ topics and ACLs (pandas stays out of the services)."""
 from __future__ import annotations
 
 import io
-import subprocess
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,15 +12,12 @@ from confluent_kafka.admin import AclBinding, AdminClient
 from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.errors import ClusterError
 from pokupai_lib.kafka.acls import AclKey
-from pokupai_lib.kafka.clients import admin_client, jvm_client_properties
+from pokupai_lib.kafka.clients import admin_client
+from pokupai_lib.kafka.tools import kafka_tool_output
 from pokupai_lib.kafka.topics import topic_layouts
-from pokupai_lib.runtime.jvm import jvm_command
 
 __all__ = ["ClusterSummary", "acls_frame", "describe_cluster", "describe_topics",
            "quorum_replication", "quorum_status"]
-
-_QUORUM_TOOL = "org.apache.kafka.tools.MetadataQuorumCommand"
-
 
 @dataclass(frozen=True)
 class ClusterSummary:
@@ -42,10 +38,7 @@ def describe_cluster(cfg: LabConfig, cluster: ClusterName = "primary") -> Cluste
 
 
 def _quorum_tool(cfg: LabConfig, cluster: ClusterName, args: list[str]) -> str:
-    command = jvm_command(cfg, _QUORUM_TOOL, [
-        "--bootstrap-server", cfg.cluster(cluster).bootstrap_servers,
-        "--command-config", str(jvm_client_properties(cfg, "admin")), *args])
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    result = kafka_tool_output(cfg, "metadata-quorum", args, cluster)
     if result.returncode != 0:
         raise ClusterError(f"kafka-metadata-quorum {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
