@@ -18,7 +18,8 @@ from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.search.connect import CONNECT_SERVICE, connector_status, status_frame
 from pokupai_lib.search.elastic import elastic_client, index_count
 
-__all__ = ["expected_documents", "index_report", "sink_dead_letters", "wait_for_index"]
+__all__ = ["expected_documents", "index_report", "mismatched_documents", "sink_dead_letters",
+           "wait_for_index"]
 
 
 def expected_documents(cfg: LabConfig) -> dict[str, dict[str, Any]]:
@@ -39,7 +40,7 @@ def wait_for_index(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, 
     def counts() -> dict[str, int | None]:
         count = index_count(cfg)
         # documents compared one by one only once the count is right
-        missing = len(_missing(cfg, expected)) if count == len(expected) else None
+        missing = len(mismatched_documents(cfg, expected)) if count == len(expected) else None
         return {"documents": count, "expected": len(expected), "missing or different": missing}
 
     try:
@@ -52,7 +53,7 @@ def wait_for_index(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, 
     return expected
 
 
-def _missing(cfg: LabConfig, expected: dict[str, dict[str, Any]]) -> list[str]:
+def mismatched_documents(cfg: LabConfig, expected: dict[str, dict[str, Any]]) -> list[str]:
     """Expected ids whose document is absent or differs (checked in batches of 1000)."""
     es, ids, missing = elastic_client(cfg), list(expected), []
     for start in range(0, len(ids), 1000):
@@ -68,7 +69,7 @@ def index_report(cfg: LabConfig) -> pd.DataFrame:
     return pd.DataFrame([{
         "products in primary.shop-clear": len(expected),
         "documents in index": index_count(cfg),
-        "missing or different": len(_missing(cfg, expected)),
+        "missing or different": len(mismatched_documents(cfg, expected)),
     }])
 
 

@@ -20,7 +20,7 @@ from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.search.connect import CONNECT_SERVICE, connect_spec, wait_until_running
 from pokupai_lib.search.elastic import ELASTIC_SERVICE, index_count, start_elastic
-from pokupai_lib.search.indexing import wait_for_index
+from pokupai_lib.search.indexing import mismatched_documents, wait_for_index
 
 __all__ = ["SinkFaultOutcome", "elastic_outage", "kill_connect_mid_stream"]
 
@@ -56,9 +56,11 @@ def _dead_letters(cfg: LabConfig) -> int:
 def _caught_up(cfg: LabConfig, fault: str, published: int, during: int, letters: int
                ) -> SinkFaultOutcome:
     started = time.monotonic()
-    wait_for_index(cfg)  # raises with both counts and the connector's state on timeout
-    return SinkFaultOutcome(fault, published, during, True, _dead_letters(cfg) - letters,
-                            time.monotonic() - started)
+    expected = wait_for_index(cfg)  # raises with both counts and the connector's state
+    caught_up_s = time.monotonic() - started
+    equal = index_count(cfg) == len(expected) and not mismatched_documents(cfg, expected)
+    return SinkFaultOutcome(fault, published, during, equal, _dead_letters(cfg) - letters,
+                            caught_up_s)
 
 
 def elastic_outage(cfg: LabConfig, down_s: float = 60.0, count: int = 500,
