@@ -4,8 +4,7 @@ With the whole platform up, each Python service (filter, recommender, ban-words 
 API, alert receiver) is restarted so its idle figure is a fresh process's, not what earlier
 benchmarks left behind; its worker's RSS is read after ``--settle`` seconds. Then a small load
 (``--products`` products through the filter, ``--searches`` searches through the client API,
-which the recommender consumes, ``--requests`` ban-list reads) and the RSS again. The BEFORE
-column is the idle RSS measured on 2026-11-29, when every service still imported pandas.
+which the recommender consumes, ``--requests`` ban-list reads) and the RSS again.
 Appends the results to results.md.
 """
 
@@ -42,9 +41,6 @@ from pokupai_lib.runtime.services import (
 )
 from pokupai_lib.runtime.supervisor import Supervisor, lab_supervisor
 
-# Idle RSS in KiB on 2026-11-29, before pandas left the services (same machine, same way).
-BEFORE_KIB = {BANWORDS_API: 152_280, FILTER: 151_572, RECOMMENDER: 260_432,
-              CLIENT_API: 161_228, ALERT_RECEIVER: 143_712}
 STARTERS: dict[str, Callable[[LabConfig, Supervisor], int]] = {
     FILTER: start_filter, RECOMMENDER: start_recommender, BANWORDS_API: start_banwords_api,
     CLIENT_API: start_client_api, ALERT_RECEIVER: start_alert_receiver}
@@ -101,7 +97,6 @@ def main() -> None:
     small_load(cfg, args.products, args.searches, args.requests)
     time.sleep(args.settle)
     loaded = {name: worker_rss_mib(supervisor, name) for name in STARTERS}
-    before = {name: kib / 1024 for name, kib in BEFORE_KIB.items()}
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     write_results([
         "", f"## Python services' RSS — {now}",
@@ -109,14 +104,11 @@ def main() -> None:
         f"restarted, {args.settle:.0f} s after ready; after load: {args.products} products "
         f"through the filter, {args.searches} searches (the recommender consumes them), "
         f"{args.requests} ban-list reads and {args.requests} health checks of the alert "
-        f"receiver, then {args.settle:.0f} s. BEFORE: idle, measured on 2026-11-29 before "
-        "pandas left the services (every one imported it through `pokupai_lib/__init__`).", "",
-        "| service | BEFORE idle (2026-11-29) | AFTER idle | AFTER after load | idle saved |",
-        "| --- | --- | --- | --- | --- |",
-        *(f"| {name} | {before[name]:.0f} MiB | {idle[name]:.0f} MiB | {loaded[name]:.0f} MiB"
-          f" | {before[name] - idle[name]:.0f} MiB |" for name in STARTERS),
-        f"| all five | {sum(before.values()):.0f} MiB | {sum(idle.values()):.0f} MiB | "
-        f"{sum(loaded.values()):.0f} MiB | {sum(before.values()) - sum(idle.values()):.0f} MiB |",
+        f"receiver, then {args.settle:.0f} s.", "",
+        "| service | idle | after load |",
+        "| --- | --- | --- |",
+        *(f"| {name} | {idle[name]:.0f} MiB | {loaded[name]:.0f} MiB |" for name in STARTERS),
+        f"| all five | {sum(idle.values()):.0f} MiB | {sum(loaded.values()):.0f} MiB |",
     ])
 
 
