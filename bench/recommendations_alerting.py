@@ -44,7 +44,8 @@ def main() -> None:
     write_results([
         "", f"## Recommendations and alerting — {now}",
         f"Machine: {machine()}. The whole platform runs on the same 2 cores. Recommender: Quix "
-        f"Streams, exactly-once, commit every {cfg.recommender.commit_interval_s} s; "
+        f"Streams, exactly-once, commit when its input runs dry (at most every "
+        f"{cfg.recommender.commit_interval_s} s under a steady stream); "
         f"scrape and rule evaluation every {cfg.monitoring.scrape_interval_s} s, "
         "KafkaBrokerDown holds 10 s.", "",
         "| measure | p50 | p99 | max | target | note |",

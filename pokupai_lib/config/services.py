@@ -147,20 +147,28 @@ class RecommenderConfig(LoopbackService):
     """The recommendations engine (Quix Streams) on the secondary, principal ``recommender``."""
 
     port: int = 6079
-    consumer_group: str = "recommender"
+    # The version suffix names a topology: the state stores, hop topics and committed offsets
+    # of another topology are not this one's (version 2: hand-routed hop topics instead of
+    # group_by and join_asof), so a new version starts its own group from the beginning.
+    consumer_group: str = "recommender-v2"
     products_by_category: str = "products_by_category"
     searches_with_products: str = "SEARCHES_WITH_PRODUCTS"
     dead_letters: str = "recommender-dlq"
     # What the client API keeps per client for GET /recommendations/{id_client}.
     kept_per_client: int = 10
-    # A search crosses three transactional hops and each becomes visible at a commit, so
-    # the commit interval sets the latency (Quix's default of 5 s gave 18 s at p50).
-    commit_interval_s: float = 0.1
+    # A search crosses three transactional hops and each becomes visible at a commit. The app
+    # commits as soon as its input runs dry (so an idle platform answers a search within a
+    # few polls), and under a steady stream at most this often: every commit is a
+    # transaction over a dozen partitions, and a state key changed many times between two
+    # commits is written to its changelog once.
+    commit_interval_s: float = Field(default=2.0, gt=0)
+    idle_commit_s: float = Field(default=0.1, ge=0)
     poll_timeout_s: float = 0.05
-    # The app reads back its own repartition topics: the broker must not hold empty fetches.
+    # The app reads back its own hop topics: the broker must not hold empty fetches.
     fetch_wait_max_ms: int = 20
-    # How long a search may lag behind the newest version of the products it joins.
-    join_grace_s: int = 3600
+    # Term changes travel to the term index in at most this many records per product (one
+    # per bucket of the terms' CRC-32), instead of one record per term.
+    term_buckets: int = Field(default=3, ge=1)
     # Searches that match nothing still produce a row, with empty fields (the MVP's LEFT JOIN).
     keep_unmatched: bool = True
     # Names a products_by_category row shows (the newest live ones; PRODUCT_COUNT stays exact).
@@ -182,13 +190,20 @@ class RecommenderConfig(LoopbackService):
     healthy_after_s: float = 60.0
 
     @property
-    def hop_topic(self) -> str:
-        """Searches re-keyed by their category; under Quix's internal prefix for the ACLs."""
-        return f"{self.internal_prefixes[1]}searches-by-category"
+    def term_hop(self) -> str:
+        """Term changes (batched per bucket) and searches, keyed by term bucket; under Quix's
+        internal prefix for the ACLs."""
+        return f"{self.internal_prefixes[1]}terms"
+
+    @property
+    def category_hop(self) -> str:
+        """Membership changes and searches with their category, keyed by category."""
+        return f"{self.internal_prefixes[1]}categories"
 
     @property
     def internal_prefixes(self) -> tuple[str, str]:
-        """Quix names its changelog and repartition topics with these prefixes."""
+        """Quix names its changelog topics with the first prefix; the hop topics use the
+        second."""
         return f"changelog__{self.consumer_group}--", f"repartition__{self.consumer_group}--"
 
     @property
@@ -202,7 +217,8 @@ class RecommenderConfig(LoopbackService):
         return [layout.spec(self.products_by_category, compacted=True),
                 layout.spec(self.searches_with_products),
                 layout.spec(self.dead_letters),
-                layout.spec(self.hop_topic)]
+                layout.spec(self.term_hop),
+                layout.spec(self.category_hop)]
 
 
 class AlertReceiverConfig(LoopbackService):

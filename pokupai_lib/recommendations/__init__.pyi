@@ -4,7 +4,6 @@ from .app import Recommender as Recommender
 from .category_rows import CategoryState as CategoryState
 from .category_rows import apply_member_change as apply_member_change
 from .category_rows import category_row as category_row
-from .category_rows import state_from_members as state_from_members
 from .checks import categories_frame as categories_frame
 from .checks import category_mismatches as category_mismatches
 from .checks import kill_during_searches as kill_during_searches
@@ -42,4 +41,6 @@ from .rules import parse_search as parse_search
 from .rules import product_changes as product_changes
 from .rules import record_key as record_key
 from .rules import resolve_category as resolve_category
+from .rules import term_batches as term_batches
+from .rules import term_bucket as term_bucket
 from .stats import RecommenderStats as RecommenderStats

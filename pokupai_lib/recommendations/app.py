@@ -1,15 +1,23 @@
 """The recommendations engine: a Quix Streams app on the secondary cluster, as ``recommender``.
 
-Topology (every piece of state is a Quix state store backed by a changelog topic)::
+Topology (every piece of state is a Quix state store backed by a changelog topic; the two
+hop topics are written and read by the app itself, so each hop is part of the transaction)::
 
   primary.shop-clear (key product_id)
     → judged → last version per product → membership (join/leave/rename) and term changes
-      ├→ group_by(category) → exact count + newest 2N members → products_by_category
-      └→ group_by(term)     → term index {category|word: {category: n}}
+      ├→ membership changes  → category hop (key category)
+      └→ term changes, one record per term bucket → term hop (key bucket)
   primary.client-searches (key id_client)
-    → judged → group_by(match key) → join_asof(term index)   the search's category
-    → repartition__recommender--searches-by-category         (a second group_by is not allowed)
-    → join_asof(products_by_category rows) → SEARCHES_WITH_PRODUCTS (key id_client)
+    → judged → term hop (key: the bucket of its match key)
+  term hop      → term index {term: {category|word: {category: n}}}; a search takes its category
+                → category hop (key category)
+  category hop  → exact count + newest 2N members → products_by_category
+                  a search takes the category's row → SEARCHES_WITH_PRODUCTS (key id_client)
+
+A product costs one record per hop and bucket (about five with its state and row), however many
+terms it has; the term and category states are written to their changelogs once per commit
+however often they changed. Searches and the changes they depend on meet in one stateful step,
+so no join store keeps versions.
 
 Exactly once: each checkpoint is one transaction over outputs, repartition topics, changelogs
 and offsets. The transactional id and the consumer's ``group.instance.id`` are fixed, so after
@@ -31,7 +39,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -45,7 +53,7 @@ from quixstreams.state import State
 from pokupai_lib.config import LabConfig, Principal, load_config
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import Backoff
-from pokupai_lib.recommendations.category_rows import apply_member_change, state_from_members
+from pokupai_lib.recommendations.category_rows import apply_member_change, category_row
 from pokupai_lib.recommendations.dead_letters import (
     RecordSource,
     input_dead_letter,
@@ -61,11 +69,14 @@ from pokupai_lib.recommendations.rules import (
     product_changes,
     record_key,
     resolve_category,
+    term_batches,
+    term_bucket,
 )
 from pokupai_lib.recommendations.stats import RecommenderStats
 from pokupai_lib.runtime.stats_http import serve_stats
 
-__all__ = ["Recommender", "TextKeyDeserializer", "build_app", "main"]
+__all__ = ["AdaptiveCommitApplication", "Recommender", "TextKeyDeserializer", "build_app",
+           "main"]
 
 log = logging.getLogger("pokupai_lib.recommender")
 
@@ -133,15 +144,6 @@ def _judged(parse: Callable[[bytes | None, str | None], Any],
     return step
 
 
-def _versioned(state: State[str, Any], timestamp: int, row: Any) -> dict[str, Any]:
-    """join_asof keeps versions by event time, but a repartition topic mixes events of several
-    input partitions, so a key's timestamps can go backwards; stamp each version with the
-    largest timestamp so far, so the newest version is also the latest in time."""
-    stamped = max(timestamp, state.get("ts", 0))
-    state.set("ts", stamped)
-    return {"ts": stamped, "row": row}
-
-
 class Recommender:
     """Builds the topology; its step methods are the stateful parts."""
 
@@ -151,6 +153,8 @@ class Recommender:
 
     def track_product(self, record: dict[str, Any], key: str, timestamp: int,
                       headers: Any, state: State[str, Any]) -> list[dict[str, Any]]:
+        """The membership changes of a product's new version, each a record for the category
+        hop, and its term changes batched by bucket, each a record for the term hop."""
         old, product = state.get("product"), record["product"]
         if product is None:
             state.delete("product")
@@ -158,32 +162,37 @@ class Recommender:
             state.set("product", product)
         changes = product_changes(old, product, record["pid"])
         self.stats.product_changes.inc(len(changes))
-        return changes
+        members = [change for change in changes if change["kind"] == "member"]
+        return [*members, *term_batches(changes, self.cfg.recommender.term_buckets)]
 
-    def track_category(self, change: dict[str, Any], category: str, timestamp: int,
-                       headers: Any, state: State[str, Any]) -> dict[str, Any]:
+    def on_term_hop(self, record: dict[str, Any], bucket: str, timestamp: int, headers: Any,
+                    state: State[str, Any]) -> list[dict[str, Any]]:
+        """Term changes update the bucket's terms; a search leaves with its category."""
+        if record["kind"] == "search":
+            return [{**resolve_category(record, state.get(record["key"])), "kind": "search"}]
+        for change in record["changes"]:
+            index = apply_term_change(state.get(change["term"], {}), change)
+            if index is None:
+                state.delete(change["term"])
+            else:
+                state.set(change["term"], index)
+        return []
+
+    def on_category_hop(self, record: dict[str, Any], category: str, timestamp: int,
+                        headers: Any, state: State[str, Any]) -> dict[str, Any]:
+        """A membership change gives the category's new row (None: its tombstone); a search
+        its recommendation from the category's current row."""
         shown = self.cfg.recommender.shown_per_category
         current = state.get("category")
-        members: dict[str, str] | None = state.get("members")
-        if current is None and members:
-            # The unbounded {product_id: name} of earlier versions, converted once.
-            current = state_from_members(members, shown)
-            state.delete("members")
-        new, row = apply_member_change(current, change, category, shown)
+        if record["kind"] == "search":
+            row = None if current is None else category_row(current, category, shown)
+            return {"kind": "recommendation", "value": build_recommendation(record, row)}
+        new, row = apply_member_change(current, record, category, shown)
         if new is None:
             state.delete("category")
         else:
             state.set("category", new)
-        return _versioned(state, timestamp, row)
-
-    def track_term(self, change: dict[str, Any], term: str, timestamp: int, headers: Any,
-                   state: State[str, Any]) -> dict[str, Any]:
-        index = apply_term_change(state.get("index", {}), change)
-        if index is None:
-            state.delete("index")
-        else:
-            state.set("index", index)
-        return _versioned(state, timestamp, index)
+        return {"kind": "row", "value": row}
 
     def recommended(self, row: dict[str, Any]) -> dict[str, Any]:
         self.stats.record_recommendation(row)
@@ -228,7 +237,6 @@ class Recommender:
 
     def build(self, app: Application) -> None:
         rec = self.cfg.recommender
-        grace = timedelta(seconds=rec.join_grace_s)
         remote = self.cfg.mirror.remote_topic
         products_in = app.topic(remote(self.cfg.topics.shop_clear),
                                 key_deserializer=TextKeyDeserializer(),
@@ -240,47 +248,69 @@ class Recommender:
                                 value_serializer=TombstoneJSONSerializer())
         recommendations = app.topic(rec.searches_with_products, key_serializer="str")
         dead_letters = app.topic(rec.dead_letters, key_serializer="str")
-        # JSON keys like group_by's repartition topics, so it is co-partitioned with them.
-        hop = app.topic(rec.hop_topic, key_serializer="json", key_deserializer="json")
+        term_hop = app.topic(rec.term_hop, key_serializer="str", key_deserializer="str")
+        category_hop = app.topic(rec.category_hop, key_serializer="str",
+                                 key_deserializer="str")
 
         products = self._split(app.dataframe(products_in).apply(
             _judged(_product_record, rec.dead_letter_value_bytes), metadata=True), dead_letters)
         changes = products.apply(self.track_product, stateful=True, expand=True, metadata=True)
-        categories = (changes.filter(lambda c: c["kind"] == "member")
-                      .group_by(lambda c: c["category"], name="category")
-                      .apply(self.track_category, stateful=True, metadata=True)
-                      .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
-                      .apply(lambda v: v["row"]))
-        categories = self._fitting(categories, by_category, dead_letters, lambda _v, key: key)
-        categories.to_topic(by_category)
-        index = (changes.filter(lambda c: c["kind"] == "term")
-                 .group_by(lambda c: c["term"], name="term")
-                 .apply(self.track_term, stateful=True, metadata=True)
-                 .set_timestamp(lambda v, _k, _ts, _h: v["ts"])
-                 .apply(lambda v: v["row"]))
+        (changes.filter(lambda c: c["kind"] == "member")
+         .to_topic(category_hop, key=lambda c: c["category"]))
+        (changes.filter(lambda c: c["kind"] == "terms")
+         .to_topic(term_hop, key=lambda c: c["bucket"]))
 
         searches = self._split(app.dataframe(searches_in).apply(
             _judged(_search_record, rec.dead_letter_value_bytes), metadata=True), dead_letters)
-        resolved = (searches.group_by(lambda s: s["key"], name="search-term")
-                    .join_asof(index, how="left", on_merge=resolve_category, grace_ms=grace,
-                               name="term-index"))
+        (searches.apply(lambda s: {**s, "kind": "search"})
+         .to_topic(term_hop, key=lambda s: term_bucket(s["key"], rec.term_buckets)))
+
+        resolved = app.dataframe(term_hop).apply(self.on_term_hop, stateful=True, expand=True,
+                                                 metadata=True)
         if not rec.keep_unmatched:
             resolved = resolved.filter(lambda s: s["category"] is not None)
-        resolved = self._fitting(resolved, hop, dead_letters,
+        resolved = self._fitting(resolved, category_hop, dead_letters,
                                  lambda s, _k: s["category"] or "")
-        resolved.to_topic(hop, key=lambda s: s["category"] or "")
-        built = (app.dataframe(hop)
-                 .join_asof(categories, how="left", on_merge=build_recommendation,
-                            grace_ms=grace, name="category-products"))
+        resolved.to_topic(category_hop, key=lambda s: s["category"] or "")
+
+        outcomes = app.dataframe(category_hop).apply(self.on_category_hop, stateful=True,
+                                                     metadata=True)
+        rows = outcomes.filter(lambda o: o["kind"] == "row").apply(lambda o: o["value"])
+        self._fitting(rows, by_category, dead_letters, lambda _v, key: key).to_topic(by_category)
+        built = outcomes.filter(lambda o: o["kind"] == "recommendation").apply(
+            lambda o: o["value"])
         (self._fitting(built, recommendations, dead_letters, lambda r, _k: r["CLIENT_ID"])
          .apply(self.recommended)
          .to_topic(recommendations, key=lambda r: r["CLIENT_ID"]))
 
 
+class AdaptiveCommitApplication(Application):
+    """Commits a checkpoint as soon as a poll finds no record (once it is ``idle_commit_s``
+    old), besides Quix's own schedule (``commit_interval``). Idle, a search's three
+    transactional hops each become visible a poll or two after they are written; under a
+    steady stream the app commits only at the interval, so fewer, larger transactions carry
+    the load. Hooks ``_process_message`` of Quix Streams 3.28 (pinned): it runs once per
+    poll, and the run tracker and the checkpoint know whether that poll gave a message and
+    when the checkpoint began."""
+
+    def __init__(self, *args: Any, idle_commit_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.idle_commit_s = idle_commit_s
+
+    def _process_message(self, dataframe_composed: Any) -> None:
+        super()._process_message(dataframe_composed)  # type: ignore[no-untyped-call]
+        if self._run_tracker._message_consumed:
+            return
+        checkpoint = self._processing_context.checkpoint
+        age = time.monotonic() - checkpoint._created_at
+        if age >= self.idle_commit_s and not checkpoint.empty():
+            self._processing_context.commit_checkpoint(force=True)
+
+
 def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
     """The Quix application with the lab's security, exactly-once and latency settings."""
     rec = cfg.recommender
-    app = Application(
+    app = AdaptiveCommitApplication(
         broker_address=_connection(cfg),
         consumer_group=rec.consumer_group,
         processing_guarantee="exactly-once",
@@ -291,6 +321,7 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
                                "fetch.wait.max.ms": rec.fetch_wait_max_ms},
         auto_offset_reset="earliest",
         commit_interval=rec.commit_interval_s,
+        idle_commit_s=rec.idle_commit_s,
         consumer_poll_timeout=rec.poll_timeout_s,
         state_dir=str(cfg.paths.state / "recommender"),
         auto_create_topics=True,

@@ -29,7 +29,7 @@ from typing import Any
 
 from pokupai_lib.recommendations.rules import CategoryRow, ProductChange
 
-__all__ = ["CategoryState", "apply_member_change", "category_row", "state_from_members"]
+__all__ = ["CategoryState", "apply_member_change", "category_row"]
 
 CategoryState = dict[str, Any]
 
@@ -73,10 +73,3 @@ def category_row(state: CategoryState, category: str, shown: int) -> CategoryRow
     names = [name for _, name in state["recent"][:shown]]
     return {"CATEGORY": category, "ALL_PRODUCTS": names, "PRODUCT_COUNT": state["count"],
             "PRODUCTS_CSV": ", ".join(names)}
-
-
-def state_from_members(members: dict[str, str], shown: int) -> CategoryState:
-    """The bounded state of a category from the ``{product_id: name}`` of earlier versions of
-    the recommender, which kept every member in the order they joined."""
-    newest_first = [[pid, name] for pid, name in reversed(members.items())]
-    return {"count": len(members), "recent": newest_first[:_buffer_size(shown)]}

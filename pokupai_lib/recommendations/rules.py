@@ -20,6 +20,7 @@ gets the previous state and returns the new state plus what to emit.
 from __future__ import annotations
 
 import re
+import zlib
 from typing import Any, Literal
 
 import orjson
@@ -32,7 +33,7 @@ __all__ = ["MAX_CATEGORY_CHARS", "MAX_CLIENT_CHARS", "MAX_NAME_CHARS", "MAX_SEAR
            "MAX_TAGS", "MAX_TAG_CHARS", "CategoryRow", "Invalid", "MatchKind", "MemberChange",
            "ProductChange", "TermIndex", "apply_term_change", "build_recommendation",
            "judge_product", "match_key", "parse_product", "parse_search", "product_changes",
-           "product_terms", "record_key", "resolve_category"]
+           "product_terms", "record_key", "resolve_category", "term_batches", "term_bucket"]
 
 MatchKind = Literal["category", "word", "none"]
 MemberChange = Literal["join", "leave", "rename"]
@@ -250,6 +251,23 @@ def _member(change: MemberChange, category: str, product_id: str,
             name: str | None) -> ProductChange:
     return {"kind": "member", "change": change, "category": category, "pid": product_id,
             "name": name}
+
+
+def term_bucket(term: str, buckets: int) -> str:
+    """The bucket of a term's index entry, the key of its records on the term hop: the same
+    for every process and run (CRC-32, not Python's salted ``hash``)."""
+    return str(zlib.crc32(term.encode("utf-8", "surrogatepass")) % buckets)
+
+
+def term_batches(changes: list[ProductChange], buckets: int) -> list[ProductChange]:
+    """A product's term changes, one ``{"kind": "terms", "bucket", "changes"}`` record per
+    bucket they fall in, in bucket order; membership changes are left out."""
+    by_bucket: dict[str, list[ProductChange]] = {}
+    for change in changes:
+        if change["kind"] == "term":
+            by_bucket.setdefault(term_bucket(change["term"], buckets), []).append(change)
+    return [{"kind": "terms", "bucket": bucket, "changes": batch}
+            for bucket, batch in sorted(by_bucket.items())]
 
 
 def apply_term_change(index: TermIndex, change: ProductChange) -> TermIndex | None:

@@ -10,8 +10,6 @@ import orjson
 from pokupai_lib.recommendations.category_rows import (
     CategoryState,
     apply_member_change,
-    category_row,
-    state_from_members,
 )
 
 SHOWN = 3
@@ -89,11 +87,3 @@ def test_the_last_one_out_empties_the_state_and_the_row_is_a_tombstone() -> None
     state, _ = _apply(None, *_joins(2))
     state, row = _apply(state, _change("leave", "p0"), _change("leave", "p1"))
     assert state is None and row is None
-
-
-def test_the_unbounded_state_of_earlier_versions_converts_to_the_bounded_one() -> None:
-    members = {f"p{n}": f"Книга {n}" for n in range(10)}  # in the order they joined
-    state = state_from_members(members, SHOWN)
-    assert state["count"] == 10 and len(state["recent"]) == 2 * SHOWN
-    assert category_row(state, "Книги", SHOWN)["ALL_PRODUCTS"] == [
-        "Книга 9", "Книга 8", "Книга 7"]

@@ -3,6 +3,8 @@ joins' mergers."""
 
 from __future__ import annotations
 
+import zlib
+
 import orjson
 import pytest
 
@@ -20,6 +22,8 @@ from pokupai_lib.recommendations.rules import (
     product_changes,
     record_key,
     resolve_category,
+    term_batches,
+    term_bucket,
 )
 
 
@@ -202,3 +206,29 @@ def test_the_output_row_has_the_mvp_field_names() -> None:
         "PRODUCTS_IN_CATEGORY": "Часы", "TOTAL_PRODUCTS": 1, "ALL_PRODUCTS_ARRAY": ["Часы"],
         "MATCH_TYPE": "word", "SEARCHED_AT": "2026-01-01T00:00:00Z"}
     assert build_recommendation(search, None)["MATCH_TYPE"] == "none"
+
+
+def test_a_terms_bucket_is_stable_and_within_range() -> None:
+    buckets = {term_bucket(f"слово{n}", 3) for n in range(100)}
+    assert buckets == {"0", "1", "2"}
+    assert term_bucket("красот", 3) == term_bucket("красот", 3) == str(
+        zlib.crc32("красот".encode()) % 3)
+
+
+def test_a_products_term_changes_travel_in_one_record_per_bucket() -> None:
+    product = _product("Умные часы Гармония", "Электроника",
+                       tags=["подарок", "спорт", "шагомер", "водозащита"])
+    changes = product_changes(None, product, "p1")
+    batches = term_batches(changes, 3)
+    assert 1 <= len(batches) <= 3
+    assert [b["bucket"] for b in batches] == sorted({b["bucket"] for b in batches})
+    carried = [c for b in batches for c in b["changes"]]
+    assert sorted(carried, key=orjson.dumps) == sorted(
+        [c for c in changes if c["kind"] == "term"], key=orjson.dumps)
+    assert all(term_bucket(c["term"], 3) == b["bucket"] for b in batches for c in b["changes"])
+
+
+def test_a_change_with_no_term_gives_no_batch() -> None:
+    old = _product("Атлас", "Книги")
+    renamed = product_changes(old, {**old, "name": "Атлас мира", "terms": old["terms"]}, "p1")
+    assert term_batches(renamed, 3) == []

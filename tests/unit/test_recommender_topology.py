@@ -212,7 +212,7 @@ def test_values_too_large_for_their_topic_are_dead_lettered_and_the_app_goes_on(
         letters = [letter for _, letter in app.output("recommender-dlq")]
         destinations = Counter(letter["destination"] for letter in letters)
         assert destinations == {"products_by_category": 2,
-                                "repartition__recommender--searches-by-category": 1}
+                                "repartition__recommender-v2--categories": 1}
         assert {letter["error_type"] for letter in letters} == {"ValueTooLarge"}
         assert all(letter["value_bytes"] > 1_000 for letter in letters)
         assert [(row["CATEGORY"], row["PRODUCT_COUNT"])
@@ -238,3 +238,18 @@ def test_a_recommendation_too_large_for_its_topic_is_dead_lettered(
         assert [client for client, _ in app.output("SEARCHES_WITH_PRODUCTS")] == ["c2"]
     finally:
         app.close()
+
+
+def test_a_product_costs_one_record_per_hop_and_bucket_however_many_terms_it_has(
+        offline: OfflineRecommender, tmp_cfg: LabConfig) -> None:
+    tags = [f"метка{n}" for n in range(30)]
+    offline.feed(PRODUCTS, b"p1", _product("Большой атлас мира", tags=tags))
+    rec = tmp_cfg.recommender
+    term_records = offline.output(rec.term_hop)
+    assert 1 <= len(term_records) <= rec.term_buckets
+    assert sum(len(value["changes"]) for _, value in term_records) >= 30
+    assert [value["kind"] for _, value in offline.output(rec.category_hop)] == ["member"]
+    offline.feed(SEARCHES, b"c1", _search("c1", "метка7"), timestamp=2_000)
+    ((_, recommendation),) = offline.output("SEARCHES_WITH_PRODUCTS")
+    assert recommendation["MATCHED_CATEGORY"] == "Книги"
+    assert recommendation["MATCH_TYPE"] == "word"

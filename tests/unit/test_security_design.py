@@ -92,12 +92,13 @@ def test_the_recommender_reads_its_inputs_writes_its_outputs_and_owns_only_its_p
         ("TOPIC", "products_by_category", "LITERAL"): writes,
         ("TOPIC", "SEARCHES_WITH_PRODUCTS", "LITERAL"): writes,
         ("TOPIC", "recommender-dlq", "LITERAL"): writes,
-        ("TOPIC", "changelog__recommender--", "PREFIXED"): {"CREATE", *reads, "WRITE"},
-        ("TOPIC", "repartition__recommender--", "PREFIXED"): {"CREATE", *reads, "WRITE"},
-        ("GROUP", "recommender", "LITERAL"): {"READ", "DESCRIBE"},
-        ("TRANSACTIONAL_ID", "recommender-0", "LITERAL"): {"WRITE", "DESCRIBE"},
+        ("TOPIC", "changelog__recommender-v2--", "PREFIXED"): {"CREATE", *reads, "WRITE"},
+        ("TOPIC", "repartition__recommender-v2--", "PREFIXED"): {"CREATE", *reads, "WRITE"},
+        ("GROUP", "recommender-v2", "LITERAL"): {"READ", "DESCRIBE"},
+        ("TRANSACTIONAL_ID", "recommender-v2-0", "LITERAL"): {"WRITE", "DESCRIBE"},
     }
-    assert cfg.recommender.hop_topic.startswith("repartition__recommender--")
+    hops = (cfg.recommender.term_hop, cfg.recommender.category_hop)
+    assert all(hop.startswith("repartition__recommender-v2--") for hop in hops)
 
 
 def test_the_ban_api_owns_its_topic_group_prefix_and_literal_transactional_id() -> None:
