@@ -35,6 +35,7 @@ from pokupai_lib.kafka.clients import admin_client, require_cluster
 from pokupai_lib.kafka.faults import kafka_error
 from pokupai_lib.kafka.tools import KAFKA_TOOLS, run_kafka_tool
 from pokupai_lib.runner import notebook_paths, run_notebooks
+from pokupai_lib.verify.checks import ALL_STAGES
 from pokupai_lib.verify.checks import verify as verify_stages
 
 __all__ = ["app", "main"]
@@ -272,14 +273,20 @@ def recommend(id_client: str) -> None:
 
 @app.command()
 def verify(wait: Annotated[float, typer.Option(
-        "--wait", help="retry for up to this many seconds until every stage agrees")] = 0.0
+        "--wait", help="retry for up to this many seconds until every stage agrees")] = 0.0,
+           stage: Annotated[list[str] | None, typer.Option(
+        "--stage", help=f"only this stage (repeatable): {', '.join(ALL_STAGES)}")] = None
            ) -> None:
     """Compare the stages record by record with shop-clear: its mirror, the index and the
     category counts; missing, extra and stale keys per stage. Exit 1 unless all agree."""
     cfg = load_config()
+    unknown = sorted(set(stage or ()) - set(ALL_STAGES))
+    if unknown:
+        _fail(f"no stage {', '.join(unknown)}: choose from {', '.join(ALL_STAGES)}")
     require_cluster(cfg)
     require_cluster(cfg, cfg.mirror.target)
-    report = verify_stages(cfg, wait_s=wait)
+    stages = [s for s in ALL_STAGES if s in stage] if stage else ALL_STAGES
+    report = verify_stages(cfg, wait_s=wait, stages=stages)
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)

@@ -1,5 +1,7 @@
 """Re-exports of the package (loaded lazily by ``__init__.py``)."""
 
+from .checks import ALL_STAGES as ALL_STAGES
+from .checks import Stage as Stage
 from .checks import VerifyReport as VerifyReport
 from .checks import stage_report as stage_report
 from .checks import verify as verify

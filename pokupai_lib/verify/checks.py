@@ -3,7 +3,9 @@ consistent; the oracle of the fault tests, shown by notebooks 07–09."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import elastic_transport
 import pandas as pd
@@ -31,7 +33,10 @@ from pokupai_lib.verify.views import (
     topic_records,
 )
 
-__all__ = ["VerifyReport", "stage_report", "verify"]
+__all__ = ["ALL_STAGES", "Stage", "VerifyReport", "stage_report", "verify"]
+
+Stage = Literal["mirror", "index", "categories"]
+ALL_STAGES: tuple[Stage, ...] = get_args(Stage)
 
 _COLUMNS = ["stage", "records", "missing", "extra", "stale", "dead-lettered", "examples"]
 
@@ -68,31 +73,41 @@ class VerifyReport:
         return f"{self.frame().to_string(index=False)}\n{verdict}"
 
 
-def stage_report(cfg: LabConfig) -> VerifyReport:
-    """Read every stage once and compare it with ``shop-clear``.
+def stage_report(cfg: LabConfig, stages: Collection[Stage] = ALL_STAGES) -> VerifyReport:
+    """Read the ``stages`` once and compare each with ``shop-clear``.
 
-    Stages: ``shop-clear`` itself (the reference), its mirror on the secondary, the
-    ``products`` index (keys whose latest mirrored record the sink dead-lettered are listed
-    apart, not as missing) and the category counts of ``products_by_category``.
+    Stages: ``shop-clear`` itself (the reference, always), ``mirror`` (its copy on the
+    secondary), ``index`` (the ``products`` index; keys whose latest mirrored record the sink
+    dead-lettered are listed apart, not as missing) and ``categories`` (the category counts
+    of ``products_by_category``). A notebook that runs before Elasticsearch or the
+    recommender exists asks only for the stages it has.
 
     Raises:
+        ValueError: a stage name that is none of these.
         SearchIndexError: Elasticsearch does not answer; KafkaException or LabTimeoutError
             when a cluster does not.
     """
+    unknown = set(stages) - set(ALL_STAGES)
+    if unknown:
+        raise ValueError(f"no stage {', '.join(sorted(unknown))}; "
+                         f"stages: {', '.join(ALL_STAGES)}")
     reference_records = topic_records(cfg, cfg.topics.shop_clear)
     reference = latest_versions(reference_records)
+    diffs = [StageDiff(cfg.topics.shop_clear, len(reference))]
     mirror_topic = cfg.mirror.remote_topic(cfg.topics.shop_clear)
-    mirror_records = topic_records(cfg, mirror_topic, cfg.mirror.target)
-    sink_letters = dead_lettered_keys(latest_positions(mirror_records),
-                                      sink_dead_letter_positions(cfg))
-    return VerifyReport((
-        StageDiff(cfg.topics.shop_clear, len(reference)),
-        compare_stage(mirror_topic, reference, latest_versions(mirror_records)),
-        compare_stage(f"index {cfg.elastic.index}", reference, index_versions(cfg),
-                      sink_letters),
-        compare_counts(cfg.recommender.products_by_category, expected_counts(reference_records),
-                       category_counts(cfg)),
-    ))
+    if "mirror" in stages or "index" in stages:
+        mirror_records = topic_records(cfg, mirror_topic, cfg.mirror.target)
+    if "mirror" in stages:
+        diffs.append(compare_stage(mirror_topic, reference, latest_versions(mirror_records)))
+    if "index" in stages:
+        sink_letters = dead_lettered_keys(latest_positions(mirror_records),
+                                          sink_dead_letter_positions(cfg))
+        diffs.append(compare_stage(f"index {cfg.elastic.index}", reference,
+                                   index_versions(cfg), sink_letters))
+    if "categories" in stages:
+        diffs.append(compare_counts(cfg.recommender.products_by_category,
+                                    expected_counts(reference_records), category_counts(cfg)))
+    return VerifyReport(tuple(diffs))
 
 
 def _not_yet(exc: Exception) -> bool:
@@ -101,8 +116,9 @@ def _not_yet(exc: Exception) -> bool:
                       | elastic_transport.TransportError)
 
 
-def verify(cfg: LabConfig, wait_s: float = 0.0, every_s: float = 1.0) -> VerifyReport:
-    """Compare the stages (:func:`stage_report`); with ``wait_s``, again every ``every_s``
+def verify(cfg: LabConfig, wait_s: float = 0.0, every_s: float = 1.0,
+           stages: Collection[Stage] = ALL_STAGES) -> VerifyReport:
+    """Compare the ``stages`` (:func:`stage_report`); with ``wait_s``, again every ``every_s``
     until they agree or ``wait_s`` has passed, and return the last report (check ``ok``).
 
     While waiting, a stage that cannot be read (a cluster or Elasticsearch restarting) is
@@ -110,11 +126,11 @@ def verify(cfg: LabConfig, wait_s: float = 0.0, every_s: float = 1.0) -> VerifyR
     error and the stages' logs) is raised.
     """
     if wait_s <= 0:
-        return stage_report(cfg)
+        return stage_report(cfg, stages)
     last: list[VerifyReport] = []
 
     def look() -> VerifyReport:
-        report = stage_report(cfg)
+        report = stage_report(cfg, stages)
         last[:] = [report]
         return report
 

@@ -259,7 +259,7 @@ def test_verify_prints_the_table_and_exits_1_unless_consistent(
                                                                  stale=stale)))
     waits: list[float] = []
     monkeypatch.setattr(cli, "verify_stages",
-                        lambda _cfg, wait_s: waits.append(wait_s) or report)
+                        lambda _cfg, wait_s, stages: waits.append(wait_s) or report)
     result = CliRunner().invoke(app, ["verify", "--wait", "30"])
     assert result.exit_code == code, result.output
     assert waits == [30.0] and asked == ["primary", "secondary"]
@@ -268,6 +268,19 @@ def test_verify_prints_the_table_and_exits_1_unless_consistent(
                                 "dead-lettered", "examples"]
     assert ("stale: 42" in result.output) is not ok
     assert lines[-1] == ("all stages consistent" if ok else "NOT consistent: index products")
+
+
+def test_verify_compares_only_the_stages_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_cluster_check(monkeypatch)
+    asked: list[object] = []
+    monkeypatch.setattr(cli, "verify_stages", lambda _cfg, wait_s, stages: asked.append(
+        stages) or VerifyReport((StageDiff("shop-clear", 0),)))
+    result = CliRunner().invoke(app, ["verify", "--stage", "index", "--stage", "mirror"])
+    assert result.exit_code == 0, result.output
+    assert asked == [["mirror", "index"]]
+    refused = CliRunner().invoke(app, ["verify", "--stage", "elastic"])
+    assert refused.exit_code == 1
+    assert "no stage elastic: choose from mirror, index, categories" in refused.output
 
 
 def test_dlq_replay_prints_what_it_redrove(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,13 +137,13 @@ def test_a_report_is_ok_only_when_every_stage_is() -> None:
 def test_verify_waits_until_the_stages_agree(monkeypatch: pytest.MonkeyPatch,
                                              tmp_cfg: LabConfig) -> None:
     looks = iter([_report(False), _report(False), _report(True)])
-    monkeypatch.setattr(checks, "stage_report", lambda _cfg: next(looks))
+    monkeypatch.setattr(checks, "stage_report", lambda _cfg, _stages: next(looks))
     assert verify(tmp_cfg, wait_s=5, every_s=0).ok
 
 
 def test_verify_returns_the_last_report_when_the_wait_runs_out(
         monkeypatch: pytest.MonkeyPatch, tmp_cfg: LabConfig) -> None:
-    monkeypatch.setattr(checks, "stage_report", lambda _cfg: _report(False))
+    monkeypatch.setattr(checks, "stage_report", lambda _cfg, _stages: _report(False))
     report = verify(tmp_cfg, wait_s=0.05, every_s=0.01)
     assert not report.ok and report.stage("index products").stale == ("7",)
 
@@ -151,6 +151,27 @@ def test_verify_returns_the_last_report_when_the_wait_runs_out(
 def test_verify_without_a_wait_looks_once(monkeypatch: pytest.MonkeyPatch,
                                           tmp_cfg: LabConfig) -> None:
     calls: list[object] = []
-    monkeypatch.setattr(checks, "stage_report", lambda cfg: calls.append(cfg) or _report(False))
+    monkeypatch.setattr(checks, "stage_report",
+                        lambda cfg, _stages: calls.append(cfg) or _report(False))
     assert not verify(tmp_cfg).ok
     assert len(calls) == 1
+
+
+def test_only_the_stages_asked_for_are_read(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_cfg: LabConfig) -> None:
+    read: list[str] = []
+    monkeypatch.setattr(checks, "topic_records",
+                        lambda _cfg, topic, *_cluster: read.append(topic) or [])
+
+    def not_asked(*_args: object) -> None:
+        raise AssertionError("a stage that was not asked for was read")
+    monkeypatch.setattr(checks, "index_versions", not_asked)
+    monkeypatch.setattr(checks, "category_counts", not_asked)
+    report = checks.stage_report(tmp_cfg, ["mirror"])
+    assert [s.stage for s in report.stages] == ["shop-clear", "primary.shop-clear"]
+    assert read == ["shop-clear", "primary.shop-clear"] and report.ok
+
+
+def test_an_unknown_stage_is_refused_by_name(tmp_cfg: LabConfig) -> None:
+    with pytest.raises(ValueError, match="no stage mirrors; stages: mirror, index, categories"):
+        checks.stage_report(tmp_cfg, ["mirrors"])
