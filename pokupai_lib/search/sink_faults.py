@@ -1,6 +1,7 @@
 """The products sink under faults, on the real stack: Elasticsearch stopped for a minute while
-products flow, and the Connect worker killed with ``kill -9`` mid-stream. The oracle is the
-index ending equal to the mirrored ``shop-clear``, with no new dead letter."""
+products flow, and the Connect worker killed with ``kill -9`` mid-stream. The oracle is
+``pokupai verify``: the latest record of every key of ``shop-clear``, of its mirror and of the
+index agree, with no new dead letter."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.search.connect import CONNECT_SERVICE, connect_spec, wait_until_running
 from pokupai_lib.search.elastic import ELASTIC_SERVICE, index_count, start_elastic
-from pokupai_lib.search.indexing import mismatched_documents, wait_for_index
+from pokupai_lib.search.indexing import wait_for_index
+from pokupai_lib.verify.checks import VerifyReport, verify
 
 __all__ = ["SinkFaultOutcome", "elastic_outage", "kill_connect_mid_stream"]
 
@@ -32,14 +34,20 @@ class SinkFaultOutcome:
     fault: str
     published: int
     indexed_during_fault: int
-    index_equals_source: bool
     new_dead_letters: int
     seconds_to_catch_up: float
+    stages: VerifyReport
+
+    @property
+    def index_equals_source(self) -> bool:
+        """Every key's latest record agrees in ``shop-clear``, its mirror and the index."""
+        return self.stages.ok
 
     def summary(self) -> str:
         return (f"{self.fault}: {self.published} products published; index equals the "
                 f"mirrored shop-clear: {self.index_equals_source}; new dead letters: "
-                f"{self.new_dead_letters}; caught up {self.seconds_to_catch_up:.0f} s after")
+                f"{self.new_dead_letters}; caught up {self.seconds_to_catch_up:.0f} s after\n"
+                f"{self.stages.summary()}")
 
 
 def _publish(cfg: LabConfig, count: int, seed: int) -> int:
@@ -56,11 +64,11 @@ def _dead_letters(cfg: LabConfig) -> int:
 def _caught_up(cfg: LabConfig, fault: str, published: int, during: int, letters: int
                ) -> SinkFaultOutcome:
     started = time.monotonic()
-    expected = wait_for_index(cfg)  # raises with both counts and the connector's state
+    wait_for_index(cfg)  # raises with both counts and the connector's state
     caught_up_s = time.monotonic() - started
-    equal = index_count(cfg) == len(expected) and not mismatched_documents(cfg, expected)
-    return SinkFaultOutcome(fault, published, during, equal, _dead_letters(cfg) - letters,
-                            caught_up_s)
+    stages = verify(cfg, wait_s=cfg.timeouts.catch_up_s, stages=["mirror", "index"])
+    return SinkFaultOutcome(fault, published, during, _dead_letters(cfg) - letters, caught_up_s,
+                            stages)
 
 
 def elastic_outage(cfg: LabConfig, down_s: float = 60.0, count: int = 500,
