@@ -10,7 +10,7 @@ with its lag on its internal topics. Until every stage holds N and that lag is 0
 this process, the publisher) and search → recommendation latency (a search through the client
 API, then ``GET /recommendations/{client}`` until it shows).
 After each run, Kafka's ProducerPerformance writes the same number of records of the same size
-to a bench topic, as the reference. Appends to results.md; plots to plots/end_to_end_<N>.png.
+to a bench topic, as the reference. Appends to results.md; plots to plots/end_to_end_<N>_<time>.png.
 
 Run from bench/ against the platform started by ``make up`` (another checkout's platform:
 ``LAB_PATHS__ROOT=/path/to/it``). The platform must be fully up; this script starts nothing.
@@ -390,8 +390,9 @@ def run_load(cfg: LabConfig, total: int) -> RunReport:
     samples = [Sample(0.0, dict.fromkeys(STAGES, 0))] + [
         Sample(wall - t0, c, lag) for wall, c, lag in raw if wall > t0]
     last_published_s, caught_up_s = source.last_ms / 1000 - t0, caught_up_at(samples, total)
-    plot = plot_stages(samples, total, PLOTS / f"end_to_end_{total}.png", last_published_s,
-                       caught_up_s)
+    stamp = f"{datetime.now(UTC):%Y%m%d-%H%M}"  # each section keeps its own plot
+    plot = plot_stages(samples, total, PLOTS / f"end_to_end_{total}_{stamp}.png",
+                       last_published_s, caught_up_s)
     reference = producer_performance(cfg, total, record_size)
     notes = _notes(cfg, result, sampler.tails, restarts, samples[-1].t_s, total)
     return RunReport(total, record_size, [stage_result(samples, s, total) for s in STAGES],
