@@ -140,6 +140,19 @@ class MirrorConfig(_Frozen):
         """The Connect worker group MirrorMaker 2 forms on the target (``<source>-mm2``)."""
         return f"{self.source}-mm2"
 
+    @property
+    def worker_transactional_id(self) -> str:
+        """The transactional id the worker group's leader writes the config topic under, with
+        exactly-once source support on (Connect's ``connect-cluster-<group.id>``)."""
+        return f"connect-cluster-{self.worker_group}"
+
+    @property
+    def task_transactional_prefix(self) -> str:
+        """The prefix of each source task's transactional id with exactly-once source support
+        on (Connect's ``<group.id>-<connector>-<task>``, e.g.
+        ``primary-mm2-MirrorSourceConnector-0``)."""
+        return f"{self.worker_group}-"
+
     def remote_topic(self, topic: str) -> str:
         """The name DefaultReplicationPolicy gives ``topic`` on the target."""
         return f"{self.source}.{topic}"

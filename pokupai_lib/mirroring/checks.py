@@ -1,8 +1,10 @@
 """Watching MirrorMaker 2 work: record counts on both sides, lag over time, loss and repeats.
 
-Offsets cannot be compared across the clusters: ``shop-clear`` is written in transactions, so
-its offsets include commit markers that the copy does not have. Every check here therefore
-counts and compares records (key and value), read committed from both sides.
+Offsets cannot be compared across the clusters, nor stand for record counts: ``shop-clear`` is
+written in transactions by the filter and its copy by MirrorMaker 2 (exactly-once source
+support), so both hold commit markers, and the copy the records of transactions a killed
+MirrorMaker 2 left open (aborted when it comes back). Every check here therefore counts and
+compares records (key and value), read committed from both sides.
 """
 
 from __future__ import annotations
@@ -10,19 +12,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from matplotlib.axes import Axes
 
 from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.topic_reader import end_offsets, read_range
+from pokupai_lib.kafka.topic_reader import read_range
 from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
 from pokupai_lib.runtime.supervisor import Supervisor
 from pokupai_lib.runtime.wait import wait_until
@@ -69,28 +72,57 @@ def mirror_report(cfg: LabConfig) -> pd.DataFrame:
     return frame
 
 
-def _target_total(cfg: LabConfig, topic: str) -> int:
-    # The copy is written without transactions, so its end offsets count its records.
-    return sum(end_offsets(cfg, cfg.mirror.remote_topic(topic), cfg.mirror.target).values())
-
-
-def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
-    """Wait until every mirrored topic's copy holds all source records; return the report."""
-    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
-    expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
-    wait_until(lambda: {t: n - _target_total(cfg, t) for t, n in expected.items()},
-               until=lambda behind: all(n <= 0 for n in behind.values()), timeout_s=timeout_s,
-               every_s=0.5, what="MirrorMaker 2 to copy every source record (state: records "
-               "behind per topic)", log=cfg.paths.log(MIRROR_SERVICE))
-    return mirror_report(cfg)
+_BATCH = 10_000
 
 
 @dataclass
 class _Tail:
-    """A read-committed consumer of every partition of a topic, counting data records."""
+    """A read-committed consumer of every partition of a topic from its beginning, counting
+    data records (commit markers and aborted records never reach it)."""
 
     consumer: Consumer
     records: int = 0
+
+    def drain(self, on_record: Callable[[Message], None] | None = None) -> int:
+        """Count what has arrived since the last call; return the count so far."""
+        while True:
+            batch = self.consumer.consume(_BATCH, timeout=0.05)
+            for msg in batch:
+                if msg.error() is None:
+                    self.records += 1
+                    if on_record is not None:
+                        on_record(msg)
+            if len(batch) < _BATCH:
+                return self.records
+
+
+def _tail(cfg: LabConfig, cluster: ClusterName, topic: str) -> _Tail:
+    consumer = Consumer(client_config(cfg, cluster, "admin", **{
+        "group.id": "admin.lag-sampler", "enable.auto.commit": False,
+        "isolation.level": "read_committed"}))
+    partitions = consumer.list_topics(topic, timeout=cfg.timeouts.kafka_call_s
+                                      ).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    return _Tail(consumer)
+
+
+def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
+    """Wait until every mirrored topic's copy holds all source records; return the report.
+
+    The copies are counted by reading them committed, as they arrive.
+    """
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
+    expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
+    copies = {t: _tail(cfg, cfg.mirror.target, cfg.mirror.remote_topic(t)) for t in expected}
+    try:
+        wait_until(lambda: {t: n - copies[t].drain() for t, n in expected.items()},
+                   until=lambda behind: all(n <= 0 for n in behind.values()),
+                   timeout_s=timeout_s, every_s=0.5, what="MirrorMaker 2 to copy every source "
+                   "record (state: records behind per topic)", log=cfg.paths.log(MIRROR_SERVICE))
+    finally:
+        for tail in copies.values():
+            tail.consumer.close()
+    return mirror_report(cfg)
 
 
 @dataclass
@@ -112,19 +144,10 @@ class LagSampler:
     _thread: threading.Thread | None = None
     _started: float = 0.0
 
-    def _tail(self, cluster: ClusterName, topic: str) -> _Tail:
-        consumer = Consumer(client_config(self.cfg, cluster, "admin", **{
-            "group.id": "admin.lag-sampler", "enable.auto.commit": False,
-            "isolation.level": "read_committed"}))
-        partitions = consumer.list_topics(
-            topic, timeout=self.cfg.timeouts.kafka_call_s).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        return _Tail(consumer)
-
     def start(self) -> LagSampler:
         self._started = time.time()
-        source = self._tail(self.cfg.mirror.source, self.topic)
-        target = self._tail(self.cfg.mirror.target, self.cfg.mirror.remote_topic(self.topic))
+        source = _tail(self.cfg, self.cfg.mirror.source, self.topic)
+        target = _tail(self.cfg, self.cfg.mirror.target, self.cfg.mirror.remote_topic(self.topic))
         self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True)
         self._thread.start()
         return self
@@ -133,13 +156,9 @@ class LagSampler:
         """Note an event (e.g. "MirrorMaker stopped") to show on the plot."""
         self.marks.append((time.time() - self._started, label))
 
-    def _drain(self, tail: _Tail, on_target: bool) -> None:
-        for msg in tail.consumer.consume(10_000, timeout=0.05):
-            if msg.error() is not None:
-                continue
-            tail.records += 1
-            if on_target and msg.timestamp()[1] / 1000 >= self._started:
-                self.latencies_ms.append(time.time() * 1000 - msg.timestamp()[1])
+    def _arrived(self, msg: Message) -> None:
+        if msg.timestamp()[1] / 1000 >= self._started:
+            self.latencies_ms.append(time.time() * 1000 - msg.timestamp()[1])
 
     def _run(self, source: _Tail, target: _Tail) -> None:
         next_sample = 0.0
@@ -147,8 +166,8 @@ class LagSampler:
             while not self._stop.is_set():
                 # Target first: what it has is a subset of the source's committed records, so
                 # reading the source second never shows the target ahead.
-                self._drain(target, on_target=True)
-                self._drain(source, on_target=False)
+                target.drain(self._arrived)
+                source.drain()
                 now = time.time() - self._started
                 if now >= next_sample:
                     self.samples.append((now, source.records, target.records))
