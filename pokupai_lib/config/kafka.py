@@ -134,6 +134,11 @@ class MirrorConfig(_Frozen):
     heap_mb: int = 320
     ready_timeout_s: float = 120.0
     refresh_interval_s: int = 10
+    # A task killed with a transaction open leaves the worker's offsets topic unreadable
+    # (read_committed) until the coordinator aborts it: with the producer's default of 60 s a
+    # kill -9 kept MirrorMaker 2 from starting its task for 50 s. A transaction holds one poll
+    # of records, written in milliseconds.
+    transaction_timeout_s: int = Field(default=10, ge=1)
 
     @property
     def worker_group(self) -> str:

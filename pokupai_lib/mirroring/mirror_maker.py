@@ -59,6 +59,7 @@ def mirror_properties(cfg: LabConfig) -> dict[str, str]:
         # zombies, so the internal REST server (dedicated.mode.enable.internal.rest) is not
         # needed; a second node would need it.
         f"{target}.exactly.once.source.support": "enabled",
+        f"{target}.producer.transaction.timeout.ms": str(cfg.mirror.transaction_timeout_s * 1000),
         # acks=all and idempotence on the copy, so a broker restart loses or repeats nothing;
         # a short linger batches the copy instead of one request per record under load.
         f"{target}.producer.acks": "all",

@@ -25,6 +25,7 @@ def test_mirror_maker_copies_the_two_topics_one_way_with_rf3_and_mtls(tmp_cfg: L
     # exactly-once source support is a worker setting: dedicated mode takes it with the target
     # cluster's prefix (a bare worker key such as offset.flush.interval.ms is ignored)
     assert props["secondary.exactly.once.source.support"] == "enabled"
+    assert props["secondary.producer.transaction.timeout.ms"] == "10000"
     assert not any(key.startswith("offset.flush") for key in props)
     for cluster in ("primary", "secondary"):
         assert props[f"{cluster}.security.protocol"] == "SSL"
