@@ -25,7 +25,7 @@ from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.topic_reader import read_range
+from pokupai_lib.kafka.topic_reader import Record, end_offsets, read_range
 from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
 from pokupai_lib.runtime.supervisor import Supervisor
 from pokupai_lib.runtime.wait import wait_until
@@ -36,7 +36,7 @@ __all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report"
 
 @dataclass(frozen=True)
 class MirrorComparison:
-    """One topic's records on the source and on the target."""
+    """One topic's records on the source and on the target (see :func:`compare_mirrored`)."""
 
     topic: str
     remote_topic: str
@@ -47,21 +47,35 @@ class MirrorComparison:
 
     @property
     def in_sync(self) -> bool:
-        return self.missing == 0 and self.source_records == self.target_records
+        """Every record the source held before the copy was read is copied, none twice."""
+        return self.missing == 0 and self.repeated == 0
 
 
-def _record_bag(cfg: LabConfig, cluster: ClusterName, topic: str) -> Counter[tuple[bytes | None,
-                                                                              bytes | None]]:
-    return Counter((r.key, r.value) for r in read_range(cfg, topic, cluster=cluster))
+_Bag = Counter[tuple[bytes | None, bytes | None]]
+
+
+def _bag(records: list[Record]) -> _Bag:
+    return Counter((r.key, r.value) for r in records)
 
 
 def compare_mirrored(cfg: LabConfig, topic: str) -> MirrorComparison:
-    """Compare every record of ``topic`` with its copy on the target."""
+    """Compare every record of ``topic`` with its copy on the target.
+
+    The lab is shared, so records may arrive while both sides are read; the reads are ordered
+    so that this never shows as a loss or a repeat: the source's end offsets first, then the
+    copy, then the source. ``missing`` counts the records below those first end offsets that
+    the copy lacks, ``repeated`` the copies beyond the source's own count read last. The
+    counts may then differ by what arrived in between.
+    """
     remote = cfg.mirror.remote_topic(topic)
-    source = _record_bag(cfg, cfg.mirror.source, topic)
-    target = _record_bag(cfg, cfg.mirror.target, remote)
+    cut = end_offsets(cfg, topic, cfg.mirror.source)
+    target = _bag(read_range(cfg, remote, cluster=cfg.mirror.target))
+    records = read_range(cfg, topic, cluster=cfg.mirror.source)
+    source = _bag(records)
+    before_cut = _bag([r for r in records if r.offset < cut.get(r.partition, 0)])
     return MirrorComparison(topic, remote, source.total(), target.total(),
-                            missing=(source - target).total(), repeated=(target - source).total())
+                            missing=(before_cut - target).total(),
+                            repeated=(target - source).total())
 
 
 def mirror_report(cfg: LabConfig) -> pd.DataFrame:
