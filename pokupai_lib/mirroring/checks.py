@@ -25,7 +25,7 @@ from pokupai_lib.config import ClusterName, LabConfig
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.topic_reader import Record, end_offsets, read_range
+from pokupai_lib.kafka.topic_reader import Record, end_offsets, is_partition_eof, read_range
 from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
 from pokupai_lib.runtime.supervisor import Supervisor
 from pokupai_lib.runtime.wait import wait_until
@@ -95,7 +95,29 @@ class _Tail:
     data records (commit markers and aborted records never reach it)."""
 
     consumer: Consumer
+    partitions: frozenset[int]
     records: int = 0
+
+    def read_to_end(self, timeout_s: float, on_record: Callable[[Message], None] | None = None
+                    ) -> int:
+        """Count every record there is now (until each partition has reported its end, so a
+        sample taken next is not an artefact of the tail still reading history)."""
+        pending = set(self.partitions)
+
+        def read_batch() -> set[int]:
+            for msg in self.consumer.consume(_BATCH, timeout=0.1):
+                if is_partition_eof(msg):
+                    pending.discard(msg.partition() or 0)
+                    continue
+                self.records += 1
+                if on_record is not None:
+                    on_record(msg)
+            return pending
+
+        wait_until(read_batch, until=lambda left: not left, timeout_s=timeout_s, every_s=0,
+                   what="a lag sampler's tail to read what its topic holds (state: partitions "
+                   "not read to their end)")
+        return self.records
 
     def drain(self, on_record: Callable[[Message], None] | None = None) -> int:
         """Count what has arrived since the last call; return the count so far."""
@@ -113,11 +135,11 @@ class _Tail:
 def _tail(cfg: LabConfig, cluster: ClusterName, topic: str) -> _Tail:
     consumer = Consumer(client_config(cfg, cluster, "admin", **{
         "group.id": "admin.lag-sampler", "enable.auto.commit": False,
-        "isolation.level": "read_committed"}))
+        "isolation.level": "read_committed", "enable.partition.eof": True}))
     partitions = consumer.list_topics(topic, timeout=cfg.timeouts.kafka_call_s
                                       ).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-    return _Tail(consumer)
+    return _Tail(consumer, frozenset(partitions))
 
 
 def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
@@ -162,6 +184,9 @@ class LagSampler:
         self._started = time.time()
         source = _tail(self.cfg, self.cfg.mirror.source, self.topic)
         target = _tail(self.cfg, self.cfg.mirror.target, self.cfg.mirror.remote_topic(self.topic))
+        # history first, target before source (see _run), so the first sample is a true lag
+        for tail in (target, source):
+            tail.read_to_end(self.cfg.timeouts.read_s, self._arrived if tail is target else None)
         self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True)
         self._thread.start()
         return self
