@@ -9,12 +9,15 @@ compares records (key and value), read committed from both sides.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -22,16 +25,22 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from matplotlib.axes import Axes
 
 from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.errors import ServiceNotReadyError
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import Record, end_offsets, is_partition_eof, read_range
-from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
+from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, mirror_spec, start_mirror
 from pokupai_lib.runtime.supervisor import Supervisor
 from pokupai_lib.runtime.wait import wait_until
 
-__all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report", "plot_lag",
-           "restart_during_publish", "wait_for_mirror"]
+__all__ = ["LagSampler", "MirrorComparison", "MirrorFault", "compare_mirrored", "mirror_report",
+           "plot_lag", "restart_during_publish", "wait_for_mirror"]
+
+MirrorFault = Literal["stop", "sigkill"]
+"""How MirrorMaker 2 goes down mid-stream: ``stop`` (SIGTERM: it commits what it copied and
+leaves its group; started again after a pause) or ``sigkill`` (``kill -9``: no goodbye, a
+transaction open; its keeper starts it again)."""
 
 
 @dataclass(frozen=True)
@@ -227,10 +236,48 @@ class LagSampler:
         return frame
 
 
+def _stop_and_start(cfg: LabConfig, supervisor: Supervisor, sampler: LagSampler,
+                    down_s: float) -> None:
+    sampler.mark("MirrorMaker 2 stopped")
+    supervisor.stop(MIRROR_SERVICE, cfg.service_stop_timeout_s)
+    time.sleep(down_s)
+    sampler.mark("MirrorMaker 2 started")
+    start_mirror(cfg, supervisor)
+
+
+def _kill_mid_copy(cfg: LabConfig, supervisor: Supervisor, sampler: LagSampler) -> None:
+    """``kill -9`` MirrorMaker 2 once the first new record reaches the target (it is copying),
+    then wait until its keeper has started it again and it is ready."""
+    log = cfg.paths.log(MIRROR_SERVICE)
+    pid = supervisor.worker_pid(MIRROR_SERVICE)
+    if pid is None:
+        raise ServiceNotReadyError(f"MirrorMaker 2 is not running (see {log}); start it with "
+                                   "pokupai up")
+    wait_until(lambda: len(sampler.latencies_ms), until=lambda copied: copied > 0,
+               timeout_s=cfg.timeouts.catch_up_s, every_s=0.05,
+               what="MirrorMaker 2 to copy the first new record", log=log)
+    os.kill(pid, signal.SIGKILL)
+    sampler.mark("MirrorMaker 2 killed (kill -9)")
+    wait_until(lambda: supervisor.worker_pid(MIRROR_SERVICE), until=lambda new: new != pid,
+               timeout_s=60, every_s=0.2,
+               what=f"MirrorMaker 2's keeper to start it again (killed pid {pid})", log=log)
+    sampler.mark("MirrorMaker 2 restarted by its keeper")
+    supervisor.wait_ready(mirror_spec(cfg))
+
+
 def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.0,
-                           interval_s: float = 1.5) -> LagSampler:
-    """Publish ``paths`` one file every ``interval_s`` while MirrorMaker 2 is stopped and
-    started again; wait until the filter and the mirror have caught up; return the sampler.
+                           interval_s: float = 1.5, fault: MirrorFault = "stop") -> LagSampler:
+    """Publish ``paths`` one file every ``interval_s`` while MirrorMaker 2 goes down and comes
+    back; wait until the filter and the mirror have caught up; return the sampler.
+
+    Args:
+        fault: ``stop``: stopped after ``interval_s``, started again ``down_s`` later;
+            ``sigkill``: killed with ``kill -9`` while it copies the first new records, and
+            started again by its keeper after its backoff (``down_s`` is not used).
+
+    Raises:
+        ServiceNotReadyError: MirrorMaker 2 is not running, or does not become ready again.
+        LabTimeoutError: the filter or the mirror does not catch up.
     """
     supervisor = Supervisor(cfg.paths.pids, cfg.paths.logs)
     sampler = LagSampler(cfg, cfg.topics.shop_clear).start()
@@ -242,12 +289,11 @@ def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.
 
     publishing = threading.Thread(target=publish_paced, name="paced-publish", daemon=True)
     publishing.start()
-    time.sleep(interval_s)
-    sampler.mark("MirrorMaker 2 stopped")
-    supervisor.stop(MIRROR_SERVICE, cfg.service_stop_timeout_s)
-    time.sleep(down_s)
-    sampler.mark("MirrorMaker 2 started")
-    start_mirror(cfg, supervisor)
+    if fault == "sigkill":
+        _kill_mid_copy(cfg, supervisor, sampler)
+    else:
+        time.sleep(interval_s)
+        _stop_and_start(cfg, supervisor, sampler, down_s)
     publishing.join()
     wait_for_filter(cfg)
     wait_for_mirror(cfg)
