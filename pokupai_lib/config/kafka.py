@@ -134,11 +134,29 @@ class MirrorConfig(_Frozen):
     heap_mb: int = 320
     ready_timeout_s: float = 120.0
     refresh_interval_s: int = 10
+    # A task killed with a transaction open leaves the worker's offsets topic unreadable
+    # (read_committed) until the coordinator aborts it: with the producer's default of 60 s a
+    # kill -9 kept MirrorMaker 2 from starting its task for 50 s. A transaction holds one poll
+    # of records, written in milliseconds.
+    transaction_timeout_s: int = Field(default=10, ge=1)
 
     @property
     def worker_group(self) -> str:
         """The Connect worker group MirrorMaker 2 forms on the target (``<source>-mm2``)."""
         return f"{self.source}-mm2"
+
+    @property
+    def worker_transactional_id(self) -> str:
+        """The transactional id the worker group's leader writes the config topic under, with
+        exactly-once source support on (Connect's ``connect-cluster-<group.id>``)."""
+        return f"connect-cluster-{self.worker_group}"
+
+    @property
+    def task_transactional_prefix(self) -> str:
+        """The prefix of each source task's transactional id with exactly-once source support
+        on (Connect's ``<group.id>-<connector>-<task>``, e.g.
+        ``primary-mm2-MirrorSourceConnector-0``)."""
+        return f"{self.worker_group}-"
 
     def remote_topic(self, topic: str) -> str:
         """The name DefaultReplicationPolicy gives ``topic`` on the target."""

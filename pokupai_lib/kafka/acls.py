@@ -79,6 +79,11 @@ def secondary_grants(cfg: LabConfig) -> list[AclGrant]:
         AclGrant("mirror", TOPIC, "mm2-", (C, R, W, D, DC), PREFIXED),
         AclGrant("mirror", TOPIC, "heartbeats", (C, R, W, D, DC)),
         AclGrant("mirror", GROUP, mirror.worker_group, (R, D)),
+        # Exactly-once source support: the leader writes the config topic in transactions, and
+        # each task (source, checkpoints, heartbeats) copies records and commits its source
+        # offsets in one transaction under its own id.
+        AclGrant("mirror", TXN, mirror.worker_transactional_id, (W, D)),
+        AclGrant("mirror", TXN, mirror.task_transactional_prefix, (W, D), PREFIXED),
         AclGrant("connect", TOPIC, mirror.remote_topic(cfg.topics.shop_clear), (R, D)),
         AclGrant("connect", TOPIC, connect.prefix, (C, R, W, D, DC), PREFIXED),
         # DELETE lets Connect's offsets API reset a sink to re-index from the start.

@@ -1,39 +1,51 @@
 """Watching MirrorMaker 2 work: record counts on both sides, lag over time, loss and repeats.
 
-Offsets cannot be compared across the clusters: ``shop-clear`` is written in transactions, so
-its offsets include commit markers that the copy does not have. Every check here therefore
-counts and compares records (key and value), read committed from both sides.
+Offsets cannot be compared across the clusters, nor stand for record counts: ``shop-clear`` is
+written in transactions by the filter and its copy by MirrorMaker 2 (exactly-once source
+support), so both hold commit markers, and the copy the records of transactions a killed
+MirrorMaker 2 left open (aborted when it comes back). Every check here therefore counts and
+compares records (key and value), read committed from both sides.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from matplotlib.axes import Axes
 
 from pokupai_lib.config import ClusterName, LabConfig
+from pokupai_lib.errors import ServiceNotReadyError
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.topic_reader import end_offsets, read_range
-from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, start_mirror
+from pokupai_lib.kafka.topic_reader import Record, end_offsets, is_partition_eof, read_range
+from pokupai_lib.mirroring.mirror_maker import MIRROR_SERVICE, mirror_spec, start_mirror
 from pokupai_lib.runtime.supervisor import Supervisor
 from pokupai_lib.runtime.wait import wait_until
 
-__all__ = ["LagSampler", "MirrorComparison", "compare_mirrored", "mirror_report", "plot_lag",
-           "restart_during_publish", "wait_for_mirror"]
+__all__ = ["LagSampler", "MirrorComparison", "MirrorFault", "compare_mirrored", "mirror_report",
+           "plot_lag", "restart_during_publish", "wait_for_mirror"]
+
+MirrorFault = Literal["stop", "sigkill"]
+"""How MirrorMaker 2 goes down mid-stream: ``stop`` (SIGTERM: it commits what it copied and
+leaves its group; started again after a pause) or ``sigkill`` (``kill -9``: no goodbye, a
+transaction open; its keeper starts it again)."""
 
 
 @dataclass(frozen=True)
 class MirrorComparison:
-    """One topic's records on the source and on the target."""
+    """One topic's records on the source and on the target (see :func:`compare_mirrored`)."""
 
     topic: str
     remote_topic: str
@@ -44,21 +56,35 @@ class MirrorComparison:
 
     @property
     def in_sync(self) -> bool:
-        return self.missing == 0 and self.source_records == self.target_records
+        """Every record the source held before the copy was read is copied, none twice."""
+        return self.missing == 0 and self.repeated == 0
 
 
-def _record_bag(cfg: LabConfig, cluster: ClusterName, topic: str) -> Counter[tuple[bytes | None,
-                                                                              bytes | None]]:
-    return Counter((r.key, r.value) for r in read_range(cfg, topic, cluster=cluster))
+_Bag = Counter[tuple[bytes | None, bytes | None]]
+
+
+def _bag(records: list[Record]) -> _Bag:
+    return Counter((r.key, r.value) for r in records)
 
 
 def compare_mirrored(cfg: LabConfig, topic: str) -> MirrorComparison:
-    """Compare every record of ``topic`` with its copy on the target."""
+    """Compare every record of ``topic`` with its copy on the target.
+
+    The lab is shared, so records may arrive while both sides are read; the reads are ordered
+    so that this never shows as a loss or a repeat: the source's end offsets first, then the
+    copy, then the source. ``missing`` counts the records below those first end offsets that
+    the copy lacks, ``repeated`` the copies beyond the source's own count read last. The
+    counts may then differ by what arrived in between.
+    """
     remote = cfg.mirror.remote_topic(topic)
-    source = _record_bag(cfg, cfg.mirror.source, topic)
-    target = _record_bag(cfg, cfg.mirror.target, remote)
+    cut = end_offsets(cfg, topic, cfg.mirror.source)
+    target = _bag(read_range(cfg, remote, cluster=cfg.mirror.target))
+    records = read_range(cfg, topic, cluster=cfg.mirror.source)
+    source = _bag(records)
+    before_cut = _bag([r for r in records if r.offset < cut.get(r.partition, 0)])
     return MirrorComparison(topic, remote, source.total(), target.total(),
-                            missing=(source - target).total(), repeated=(target - source).total())
+                            missing=(before_cut - target).total(),
+                            repeated=(target - source).total())
 
 
 def mirror_report(cfg: LabConfig) -> pd.DataFrame:
@@ -69,28 +95,79 @@ def mirror_report(cfg: LabConfig) -> pd.DataFrame:
     return frame
 
 
-def _target_total(cfg: LabConfig, topic: str) -> int:
-    # The copy is written without transactions, so its end offsets count its records.
-    return sum(end_offsets(cfg, cfg.mirror.remote_topic(topic), cfg.mirror.target).values())
-
-
-def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
-    """Wait until every mirrored topic's copy holds all source records; return the report."""
-    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
-    expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
-    wait_until(lambda: {t: n - _target_total(cfg, t) for t, n in expected.items()},
-               until=lambda behind: all(n <= 0 for n in behind.values()), timeout_s=timeout_s,
-               every_s=0.5, what="MirrorMaker 2 to copy every source record (state: records "
-               "behind per topic)", log=cfg.paths.log(MIRROR_SERVICE))
-    return mirror_report(cfg)
+_BATCH = 10_000
 
 
 @dataclass
 class _Tail:
-    """A read-committed consumer of every partition of a topic, counting data records."""
+    """A read-committed consumer of every partition of a topic from its beginning, counting
+    data records (commit markers and aborted records never reach it)."""
 
     consumer: Consumer
+    partitions: frozenset[int]
     records: int = 0
+
+    def read_to_end(self, timeout_s: float, on_record: Callable[[Message], None] | None = None
+                    ) -> int:
+        """Count every record there is now (until each partition has reported its end, so a
+        sample taken next is not an artefact of the tail still reading history)."""
+        pending = set(self.partitions)
+
+        def read_batch() -> set[int]:
+            for msg in self.consumer.consume(_BATCH, timeout=0.1):
+                if is_partition_eof(msg):
+                    pending.discard(msg.partition() or 0)
+                    continue
+                self.records += 1
+                if on_record is not None:
+                    on_record(msg)
+            return pending
+
+        wait_until(read_batch, until=lambda left: not left, timeout_s=timeout_s, every_s=0,
+                   what="a lag sampler's tail to read what its topic holds (state: partitions "
+                   "not read to their end)")
+        return self.records
+
+    def drain(self, on_record: Callable[[Message], None] | None = None) -> int:
+        """Count what has arrived since the last call; return the count so far."""
+        while True:
+            batch = self.consumer.consume(_BATCH, timeout=0.05)
+            for msg in batch:
+                if msg.error() is None:
+                    self.records += 1
+                    if on_record is not None:
+                        on_record(msg)
+            if len(batch) < _BATCH:
+                return self.records
+
+
+def _tail(cfg: LabConfig, cluster: ClusterName, topic: str) -> _Tail:
+    consumer = Consumer(client_config(cfg, cluster, "admin", **{
+        "group.id": "admin.lag-sampler", "enable.auto.commit": False,
+        "isolation.level": "read_committed", "enable.partition.eof": True}))
+    partitions = consumer.list_topics(topic, timeout=cfg.timeouts.kafka_call_s
+                                      ).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    return _Tail(consumer, frozenset(partitions))
+
+
+def wait_for_mirror(cfg: LabConfig, timeout_s: float | None = None) -> pd.DataFrame:
+    """Wait until every mirrored topic's copy holds all source records; return the report.
+
+    The copies are counted by reading them committed, as they arrive.
+    """
+    timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
+    expected = {t: len(read_range(cfg, t, cluster=cfg.mirror.source)) for t in cfg.mirrored_topics}
+    copies = {t: _tail(cfg, cfg.mirror.target, cfg.mirror.remote_topic(t)) for t in expected}
+    try:
+        wait_until(lambda: {t: n - copies[t].drain() for t, n in expected.items()},
+                   until=lambda behind: all(n <= 0 for n in behind.values()),
+                   timeout_s=timeout_s, every_s=0.5, what="MirrorMaker 2 to copy every source "
+                   "record (state: records behind per topic)", log=cfg.paths.log(MIRROR_SERVICE))
+    finally:
+        for tail in copies.values():
+            tail.consumer.close()
+    return mirror_report(cfg)
 
 
 @dataclass
@@ -112,19 +189,13 @@ class LagSampler:
     _thread: threading.Thread | None = None
     _started: float = 0.0
 
-    def _tail(self, cluster: ClusterName, topic: str) -> _Tail:
-        consumer = Consumer(client_config(self.cfg, cluster, "admin", **{
-            "group.id": "admin.lag-sampler", "enable.auto.commit": False,
-            "isolation.level": "read_committed"}))
-        partitions = consumer.list_topics(
-            topic, timeout=self.cfg.timeouts.kafka_call_s).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        return _Tail(consumer)
-
     def start(self) -> LagSampler:
         self._started = time.time()
-        source = self._tail(self.cfg.mirror.source, self.topic)
-        target = self._tail(self.cfg.mirror.target, self.cfg.mirror.remote_topic(self.topic))
+        source = _tail(self.cfg, self.cfg.mirror.source, self.topic)
+        target = _tail(self.cfg, self.cfg.mirror.target, self.cfg.mirror.remote_topic(self.topic))
+        # history first, target before source (see _run), so the first sample is a true lag
+        for tail in (target, source):
+            tail.read_to_end(self.cfg.timeouts.read_s, self._arrived if tail is target else None)
         self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True)
         self._thread.start()
         return self
@@ -133,13 +204,9 @@ class LagSampler:
         """Note an event (e.g. "MirrorMaker stopped") to show on the plot."""
         self.marks.append((time.time() - self._started, label))
 
-    def _drain(self, tail: _Tail, on_target: bool) -> None:
-        for msg in tail.consumer.consume(10_000, timeout=0.05):
-            if msg.error() is not None:
-                continue
-            tail.records += 1
-            if on_target and msg.timestamp()[1] / 1000 >= self._started:
-                self.latencies_ms.append(time.time() * 1000 - msg.timestamp()[1])
+    def _arrived(self, msg: Message) -> None:
+        if msg.timestamp()[1] / 1000 >= self._started:
+            self.latencies_ms.append(time.time() * 1000 - msg.timestamp()[1])
 
     def _run(self, source: _Tail, target: _Tail) -> None:
         next_sample = 0.0
@@ -147,8 +214,8 @@ class LagSampler:
             while not self._stop.is_set():
                 # Target first: what it has is a subset of the source's committed records, so
                 # reading the source second never shows the target ahead.
-                self._drain(target, on_target=True)
-                self._drain(source, on_target=False)
+                target.drain(self._arrived)
+                source.drain()
                 now = time.time() - self._started
                 if now >= next_sample:
                     self.samples.append((now, source.records, target.records))
@@ -169,10 +236,48 @@ class LagSampler:
         return frame
 
 
+def _stop_and_start(cfg: LabConfig, supervisor: Supervisor, sampler: LagSampler,
+                    down_s: float) -> None:
+    sampler.mark("MirrorMaker 2 stopped")
+    supervisor.stop(MIRROR_SERVICE, cfg.service_stop_timeout_s)
+    time.sleep(down_s)
+    sampler.mark("MirrorMaker 2 started")
+    start_mirror(cfg, supervisor)
+
+
+def _kill_mid_copy(cfg: LabConfig, supervisor: Supervisor, sampler: LagSampler) -> None:
+    """``kill -9`` MirrorMaker 2 once the first new record reaches the target (it is copying),
+    then wait until its keeper has started it again and it is ready."""
+    log = cfg.paths.log(MIRROR_SERVICE)
+    pid = supervisor.worker_pid(MIRROR_SERVICE)
+    if pid is None:
+        raise ServiceNotReadyError(f"MirrorMaker 2 is not running (see {log}); start it with "
+                                   "pokupai up")
+    wait_until(lambda: len(sampler.latencies_ms), until=lambda copied: copied > 0,
+               timeout_s=cfg.timeouts.catch_up_s, every_s=0.05,
+               what="MirrorMaker 2 to copy the first new record", log=log)
+    os.kill(pid, signal.SIGKILL)
+    sampler.mark("MirrorMaker 2 killed (kill -9)")
+    wait_until(lambda: supervisor.worker_pid(MIRROR_SERVICE), until=lambda new: new != pid,
+               timeout_s=60, every_s=0.2,
+               what=f"MirrorMaker 2's keeper to start it again (killed pid {pid})", log=log)
+    sampler.mark("MirrorMaker 2 restarted by its keeper")
+    supervisor.wait_ready(mirror_spec(cfg))
+
+
 def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.0,
-                           interval_s: float = 1.5) -> LagSampler:
-    """Publish ``paths`` one file every ``interval_s`` while MirrorMaker 2 is stopped and
-    started again; wait until the filter and the mirror have caught up; return the sampler.
+                           interval_s: float = 1.5, fault: MirrorFault = "stop") -> LagSampler:
+    """Publish ``paths`` one file every ``interval_s`` while MirrorMaker 2 goes down and comes
+    back; wait until the filter and the mirror have caught up; return the sampler.
+
+    Args:
+        fault: ``stop``: stopped after ``interval_s``, started again ``down_s`` later;
+            ``sigkill``: killed with ``kill -9`` while it copies the first new records, and
+            started again by its keeper after its backoff (``down_s`` is not used).
+
+    Raises:
+        ServiceNotReadyError: MirrorMaker 2 is not running, or does not become ready again.
+        LabTimeoutError: the filter or the mirror does not catch up.
     """
     supervisor = Supervisor(cfg.paths.pids, cfg.paths.logs)
     sampler = LagSampler(cfg, cfg.topics.shop_clear).start()
@@ -184,12 +289,11 @@ def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.
 
     publishing = threading.Thread(target=publish_paced, name="paced-publish", daemon=True)
     publishing.start()
-    time.sleep(interval_s)
-    sampler.mark("MirrorMaker 2 stopped")
-    supervisor.stop(MIRROR_SERVICE, cfg.service_stop_timeout_s)
-    time.sleep(down_s)
-    sampler.mark("MirrorMaker 2 started")
-    start_mirror(cfg, supervisor)
+    if fault == "sigkill":
+        _kill_mid_copy(cfg, supervisor, sampler)
+    else:
+        time.sleep(interval_s)
+        _stop_and_start(cfg, supervisor, sampler, down_s)
     publishing.join()
     wait_for_filter(cfg)
     wait_for_mirror(cfg)

@@ -53,13 +53,19 @@ def mirror_properties(cfg: LabConfig) -> dict[str, str]:
         # The filter writes shop-clear in transactions: copy committed records only, never
         # those of an aborted transaction (the consumer's default is read_uncommitted).
         f"{source}.consumer.isolation.level": "read_committed",
+        # Exactly-once source support (KIP-618) on the target's worker: each task writes its
+        # copies and its source offsets in one transaction, so a kill -9 repeats nothing to a
+        # read_committed reader. One node is always the group's leader and fences its own
+        # zombies, so the internal REST server (dedicated.mode.enable.internal.rest) is not
+        # needed; a second node would need it.
+        f"{target}.exactly.once.source.support": "enabled",
+        f"{target}.producer.transaction.timeout.ms": str(cfg.mirror.transaction_timeout_s * 1000),
         # acks=all and idempotence on the copy, so a broker restart loses or repeats nothing;
         # a short linger batches the copy instead of one request per record under load.
         f"{target}.producer.acks": "all",
         f"{target}.producer.enable.idempotence": "true",
         f"{target}.producer.linger.ms": "20",
         f"{target}.producer.compression.type": "lz4",
-        "offset.flush.interval.ms": "2000",
         **dict.fromkeys(_REPLICATION_FACTOR_KEYS, str(cfg.topics.layout.replication_factor)),
     }
     return props

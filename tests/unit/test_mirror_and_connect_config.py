@@ -22,6 +22,11 @@ def test_mirror_maker_copies_the_two_topics_one_way_with_rf3_and_mtls(tmp_cfg: L
     assert all(props[key] == "3" for key in props if key.endswith("replication.factor"))
     assert props["emit.checkpoints.enabled"] == props["emit.heartbeats.enabled"] == "true"
     assert props["primary.consumer.isolation.level"] == "read_committed"
+    # exactly-once source support is a worker setting: dedicated mode takes it with the target
+    # cluster's prefix (a bare worker key such as offset.flush.interval.ms is ignored)
+    assert props["secondary.exactly.once.source.support"] == "enabled"
+    assert props["secondary.producer.transaction.timeout.ms"] == "10000"
+    assert not any(key.startswith("offset.flush") for key in props)
     for cluster in ("primary", "secondary"):
         assert props[f"{cluster}.security.protocol"] == "SSL"
         assert props[f"{cluster}.ssl.keystore.location"].endswith("mirror.p12")

@@ -73,7 +73,13 @@ def test_secondary_grants_stay_within_each_principals_names() -> None:
                      and g.name == "primary.shop-clear" for op in g.operations}
     assert connect_reads == {"READ", "DESCRIBE"}
     mirror_names = {g.name for g in grants if g.principal == "mirror"}
-    assert mirror_names == {"primary.", "mm2-", "heartbeats", "primary-mm2"}
+    assert mirror_names == {"primary.", "mm2-", "heartbeats", "primary-mm2",
+                            "connect-cluster-primary-mm2", "primary-mm2-"}
+    mirror_txn = {(g.name, g.pattern.name, tuple(op.name for op in g.operations))
+                  for g in grants if g.principal == "mirror"
+                  and g.resource_type.name == "TRANSACTIONAL_ID"}
+    assert mirror_txn == {("connect-cluster-primary-mm2", "LITERAL", ("WRITE", "DESCRIBE")),
+                          ("primary-mm2-", "PREFIXED", ("WRITE", "DESCRIBE"))}
     assert all((c.prefix and g.name.startswith(c.prefix)) or g.principal != "connect"
                or g.name == "primary.shop-clear"
                for c in [cfg.connect] for g in grants)
