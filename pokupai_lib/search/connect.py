@@ -67,6 +67,9 @@ def worker_properties(cfg: LabConfig) -> dict[str, str]:
         "plugin.path": str(connect_plugins_dir(cfg)),
         "plugin.discovery": "hybrid_warn",
         "offset.flush.interval.ms": "2000",
+        # MirrorMaker 2 copies in transactions (exactly-once source support): a sink must not
+        # index the copies of a transaction a killed MirrorMaker left to be aborted.
+        "consumer.isolation.level": "read_committed",
         # connector configs may override their consumer (e.g. max.poll.records)
         "connector.client.config.override.policy": "All",
     }

@@ -44,6 +44,8 @@ def test_connect_worker_and_every_client_it_makes_use_mtls_as_connect(tmp_cfg: L
     assert all(props[f"{kind}.storage.replication.factor"] == "3"
                for kind in ("config", "offset", "status"))
     assert props["listeners"] == "http://127.0.0.1:8083"
+    # the mirror is written in transactions: the sink reads committed copies only
+    assert props["consumer.isolation.level"] == "read_committed"
 
 
 def test_sink_config_is_filled_from_the_one_config() -> None:
