@@ -42,7 +42,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from quixstreams import Application, message_context
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
@@ -331,8 +331,15 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
 
 
 class LagGauge:
-    """Measures the group's lag once a second, from committed offsets: on its two inputs and
-    on its own repartition topics (inputs read to the end can still leave work queued there)."""
+    """Measures the group's lag once a second: on its two inputs and on its own hop topics
+    (inputs read to the end can still leave work queued there).
+
+    Every one of those topics is written in transactions (MirrorMaker 2 copies exactly once,
+    the app writes its hops exactly once), so the distance from the committed offset to the
+    end also counts commit markers and the records of aborted transactions, which no one will
+    ever process: after a killed MirrorMaker's transaction is aborted it would never reach 0.
+    So a partition that is behind by offsets is read (committed records only) from its
+    committed offset: if nothing is there, it is not behind."""
 
     def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
         remote = cfg.mirror.remote_topic
@@ -340,26 +347,53 @@ class LagGauge:
         self.internal_prefix = cfg.recommender.internal_prefixes[1]
         self.stats = stats
         self.consumer = Consumer(client_config(cfg, cfg.mirror.target, PRINCIPAL, **{
-            "group.id": cfg.recommender.consumer_group, "enable.auto.commit": False}))
+            "group.id": cfg.recommender.consumer_group, "enable.auto.commit": False,
+            "isolation.level": "read_committed", "enable.partition.eof": True,
+            "max.partition.fetch.bytes": 65_536}))
 
     def measure(self) -> dict[str, int]:
         topics = self.consumer.list_topics(timeout=10).topics
         internal = sorted(t for t in topics if t.startswith(self.internal_prefix))
-        lags: dict[str, int] = {}
-        for topic in [*self.inputs, *internal]:
-            if topic not in topics:
-                continue
-            partitions = topics[topic].partitions
-            tps = [TopicPartition(topic, p) for p in partitions]
-            # The app writes its own topics in transactions: a commit marker follows the last
-            # record, so one offset past the committed one is not work left.
-            markers = 1 if topic.startswith(self.internal_prefix) else 0
-            lag = 0
+        lags = {topic: 0 for topic in [*self.inputs, *internal] if topic in topics}
+        behind: dict[tuple[str, int], int] = {}
+        starts: list[TopicPartition] = []
+        for topic in lags:
+            tps = [TopicPartition(topic, p) for p in topics[topic].partitions]
             for tp in self.consumer.committed(tps, timeout=10):
                 low, high = self.consumer.get_watermark_offsets(tp, timeout=10)
-                lag += max(0, high - (tp.offset if tp.offset >= 0 else low) - markers)
-            lags[topic] = lag
+                start = tp.offset if tp.offset >= 0 else low
+                if high > start:
+                    behind[(topic, tp.partition)] = high - start
+                    starts.append(TopicPartition(topic, tp.partition, start))
+        for topic, partition in self._holding_records(starts):
+            lags[topic] += behind[(topic, partition)]
         return lags
+
+    def _holding_records(self, starts: list[TopicPartition],
+                         budget_s: float = 2.0) -> set[tuple[str, int]]:
+        """The partitions that hold a committed record at or after their start offset; a
+        partition not answered within ``budget_s`` counts as holding one."""
+        if not starts:
+            return set()
+        pending = {(tp.topic, tp.partition) for tp in starts}
+        holding: set[tuple[str, int]] = set()
+        self.consumer.assign(starts)
+        try:
+            deadline = time.monotonic() + budget_s
+            while pending and time.monotonic() < deadline:
+                message = self.consumer.poll(0.1)
+                if message is None:
+                    continue
+                where = (message.topic() or "", message.partition() or 0)
+                error = message.error()
+                if where in pending and (error is None
+                                         or error.code() == KafkaError._PARTITION_EOF):
+                    pending.discard(where)
+                    if error is None:
+                        holding.add(where)
+        finally:
+            self.consumer.unassign()
+        return holding | pending
 
     def follow(self, stop: threading.Event) -> None:
         while not stop.wait(1.0):
