@@ -164,8 +164,15 @@ class RecommenderConfig(LoopbackService):
     commit_interval_s: float = Field(default=2.0, gt=0)
     idle_commit_s: float = Field(default=0.1, ge=0)
     poll_timeout_s: float = 0.05
-    # The app reads back its own hop topics: the broker must not hold empty fetches.
+    # The app reads back its own hop topics: the broker must not hold empty fetches long,
+    # but under load it answers a fetch only once this much is there (or the wait is over),
+    # so a busy stream is read in fewer, larger fetches.
     fetch_wait_max_ms: int = 20
+    fetch_min_bytes: int = Field(default=65_536, ge=1)
+    # Scheduling niceness: on the lab's 2 cores the recommender's work under a bulk load
+    # competes with the path to search (filter, MirrorMaker 2, Connect, Elasticsearch); it
+    # yields to them and catches up after. Idle, nothing competes and it makes no difference.
+    nice: int = Field(default=10, ge=0, le=19)
     # Term changes travel to the term index in at most this many records per product (one
     # per bucket of the terms' CRC-32), instead of one record per term.
     term_buckets: int = Field(default=3, ge=1)

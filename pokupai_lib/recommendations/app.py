@@ -36,6 +36,7 @@ Run it with ``python -m pokupai_lib.recommendations.app``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -318,7 +319,8 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
                                "transaction.timeout.ms": rec.transaction_timeout_s * 1000},
         consumer_extra_config={"group.instance.id": rec.transactional_id,
                                "session.timeout.ms": 10_000,
-                               "fetch.wait.max.ms": rec.fetch_wait_max_ms},
+                               "fetch.wait.max.ms": rec.fetch_wait_max_ms,
+                               "fetch.min.bytes": rec.fetch_min_bytes},
         auto_offset_reset="earliest",
         commit_interval=rec.commit_interval_s,
         idle_commit_s=rec.idle_commit_s,
@@ -338,8 +340,12 @@ class LagGauge:
     the app writes its hops exactly once), so the distance from the committed offset to the
     end also counts commit markers and the records of aborted transactions, which no one will
     ever process: after a killed MirrorMaker's transaction is aborted it would never reach 0.
-    So a partition that is behind by offsets is read (committed records only) from its
-    committed offset: if nothing is there, it is not behind."""
+    So a partition that is behind by fewer than ``PROBE_BELOW`` offsets is read (committed
+    records only) from its committed offset: if nothing is there, it is not behind. One
+    further behind is taken as behind by that many (an aborted transaction of MirrorMaker 2
+    holds one poll, at most 500 records), so a busy stream costs no reads."""
+
+    PROBE_BELOW = 1_000
 
     def __init__(self, cfg: LabConfig, stats: RecommenderStats) -> None:
         remote = cfg.mirror.remote_topic
@@ -362,7 +368,9 @@ class LagGauge:
             for tp in self.consumer.committed(tps, timeout=10):
                 low, high = self.consumer.get_watermark_offsets(tp, timeout=10)
                 start = tp.offset if tp.offset >= 0 else low
-                if high > start:
+                if high - start >= self.PROBE_BELOW:
+                    lags[topic] += high - start
+                elif high > start:
                     behind[(topic, tp.partition)] = high - start
                     starts.append(TopicPartition(topic, tp.partition, start))
         for topic, partition in self._holding_records(starts):
@@ -410,6 +418,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = load_config()
     rec = cfg.recommender
+    os.nice(rec.nice)  # before any thread starts: librdkafka's threads inherit it
     stats = RecommenderStats()
     serve_stats(stats, rec.host, rec.port, name="recommender-stats")
     stop = threading.Event()
