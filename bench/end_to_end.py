@@ -65,10 +65,10 @@ from pokupai_lib.monitoring.stack import missing_monitoring_tools, monitoring_sp
 from pokupai_lib.recommendations.checks import (
     recommender_stats,
     wait_for_recommendations,
+    wait_until_caught_up,
 )
-from pokupai_lib.runtime.services import ALERT_RECEIVER, RECOMMENDER
+from pokupai_lib.runtime.services import ALERT_RECEIVER
 from pokupai_lib.runtime.supervisor import lab_supervisor
-from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.search.elastic import elastic_client
 
 PERF_TOPIC = "bench-e2e-perf"
@@ -152,8 +152,7 @@ class RecommenderWatch:
     """How many of the run's products (their offsets in primary.shop-clear, from the mirror's
     tail) the recommender's group has committed, and its lag on its internal topics (its
     ``/stats``, measured there once a second). Not its lag on the inputs: the latency probe's
-    searches and other writers' records are not the load, and a transactional copy ends each
-    partition with a commit marker that a committed offset never passes."""
+    searches and other writers' records are not the load."""
 
     def __init__(self, cfg: LabConfig, mirrored: RunTail) -> None:
         self.cfg, self.mirrored = cfg, mirrored
@@ -334,24 +333,6 @@ def _follow(sampler: StageSampler, cpu: CpuMeter, total: int, publishing: Future
     return raw
 
 
-def wait_for_idle_recommender(cfg: LabConfig) -> None:
-    """Wait until the recommender has no backlog: lag 0 on its internal topics and at most
-    one record per partition on its inputs (not ``wait_until_caught_up``: a transactional
-    copy, MirrorMaker 2 with exactly-once, ends each partition with a commit marker that a
-    committed offset never passes)."""
-    partitions = cfg.topics.layout.partitions
-
-    def idle(lags: dict[str, int]) -> bool:
-        return bool(lags) and all(n <= (partitions if t in inputs else 0)
-                                  for t, n in lags.items())
-
-    inputs = {cfg.mirror.remote_topic(t) for t in cfg.mirrored_topics}
-    wait_until(lambda: recommender_stats(cfg).get("lag") or {}, until=idle,
-               timeout_s=cfg.timeouts.catch_up_s, every_s=0.5,
-               what="the recommender to have no backlog (state: lag per topic)",
-               ignore=(httpx.TransportError,), log=cfg.paths.log(RECOMMENDER))
-
-
 def _restarts(cfg: LabConfig) -> dict[str, int]:
     supervisor = lab_supervisor(cfg)
     return {spec.name: kept.restarts for spec in all_service_specs(cfg)
@@ -361,7 +342,7 @@ def _restarts(cfg: LabConfig) -> dict[str, int]:
 def run_load(cfg: LabConfig, total: int) -> RunReport:
     """Publish ``total`` new products and follow them through every stage; see the module."""
     wait_for_filter(cfg)
-    wait_for_idle_recommender(cfg)
+    wait_until_caught_up(cfg)
     first_id = time.time_ns() // 1000  # fresh: µs now; a run of 200,000 spans 0.2 s of ids
     stores = f"e2e-{first_id}-"
     catalog = generate_catalog(total, seed=first_id % 2**32, banned_share=0.0, first_id=first_id)

@@ -9,8 +9,6 @@ compares records (key and value), read committed from both sides.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -25,7 +23,6 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from matplotlib.axes import Axes
 
 from pokupai_lib.config import ClusterName, LabConfig
-from pokupai_lib.errors import ServiceNotReadyError
 from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.clients import client_config
@@ -248,21 +245,13 @@ def _stop_and_start(cfg: LabConfig, supervisor: Supervisor, sampler: LagSampler,
 def _kill_mid_copy(cfg: LabConfig, supervisor: Supervisor, sampler: LagSampler) -> None:
     """``kill -9`` MirrorMaker 2 once the first new record reaches the target (it is copying),
     then wait until its keeper has started it again and it is ready."""
-    log = cfg.paths.log(MIRROR_SERVICE)
-    pid = supervisor.worker_pid(MIRROR_SERVICE)
-    if pid is None:
-        raise ServiceNotReadyError(f"MirrorMaker 2 is not running (see {log}); start it with "
-                                   "pokupai up")
     wait_until(lambda: len(sampler.latencies_ms), until=lambda copied: copied > 0,
                timeout_s=cfg.timeouts.catch_up_s, every_s=0.05,
-               what="MirrorMaker 2 to copy the first new record", log=log)
-    os.kill(pid, signal.SIGKILL)
+               what="MirrorMaker 2 to copy the first new record",
+               log=cfg.paths.log(MIRROR_SERVICE))
     sampler.mark("MirrorMaker 2 killed (kill -9)")
-    wait_until(lambda: supervisor.worker_pid(MIRROR_SERVICE), until=lambda new: new != pid,
-               timeout_s=60, every_s=0.2,
-               what=f"MirrorMaker 2's keeper to start it again (killed pid {pid})", log=log)
+    supervisor.kill_worker(mirror_spec(cfg))
     sampler.mark("MirrorMaker 2 restarted by its keeper")
-    supervisor.wait_ready(mirror_spec(cfg))
 
 
 def restart_during_publish(cfg: LabConfig, paths: list[Path], down_s: float = 5.0,

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from quixstreams import Application, message_context
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
@@ -54,6 +54,7 @@ from quixstreams.state import State
 from pokupai_lib.config import LabConfig, Principal, load_config
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import Backoff
+from pokupai_lib.kafka.topic_reader import is_partition_eof
 from pokupai_lib.recommendations.category_rows import apply_member_change, category_row
 from pokupai_lib.recommendations.dead_letters import (
     RecordSource,
@@ -393,12 +394,10 @@ class LagGauge:
                 if message is None:
                     continue
                 where = (message.topic() or "", message.partition() or 0)
-                error = message.error()
-                if where in pending and (error is None
-                                         or error.code() == KafkaError._PARTITION_EOF):
-                    pending.discard(where)
-                    if error is None:
+                if where in pending:
+                    if not is_partition_eof(message):  # raises another error: not measured
                         holding.add(where)
+                    pending.discard(where)
         finally:
             self.consumer.unassign()
         return holding | pending

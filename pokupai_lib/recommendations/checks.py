@@ -3,8 +3,6 @@ and the recommender's recovery after a ``kill -9``."""
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 import uuid
@@ -23,7 +21,6 @@ from confluent_kafka import Producer
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.client_api.events import SearchEvent
 from pokupai_lib.config import LabConfig
-from pokupai_lib.errors import ServiceNotReadyError
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
 from pokupai_lib.recommendations.row_checks import category_problems, live_products
@@ -191,17 +188,7 @@ def outputs_since(cfg: LabConfig, start: dict[int, int]) -> Counter[str]:
 def kill_and_restart_recommender(cfg: LabConfig, timeout_s: float = 120.0) -> int:
     """``kill -9`` the recommender (no checkpoint, an open transaction) and wait until its
     keeper has started it again and it is ready; return the new pid."""
-    supervisor = lab_supervisor(cfg)
-    pid = supervisor.worker_pid(RECOMMENDER)
-    if pid is None:
-        raise ServiceNotReadyError("the recommender is not running; start it with pokupai up")
-    os.kill(pid, signal.SIGKILL)
-    new = wait_until(lambda: supervisor.worker_pid(RECOMMENDER),
-                     until=lambda worker: worker != pid, timeout_s=timeout_s, every_s=0.2,
-                     what=f"the recommender's keeper to restart it (killed pid {pid})",
-                     log=cfg.paths.log(RECOMMENDER))
-    supervisor.wait_ready(recommender_spec(cfg))
-    return new
+    return lab_supervisor(cfg).kill_worker(recommender_spec(cfg), timeout_s)
 
 
 def output_offsets(cfg: LabConfig) -> dict[int, int]:

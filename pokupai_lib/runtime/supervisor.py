@@ -259,6 +259,29 @@ class Supervisor:
                 f"{spec.name} not ready: {exc}; last lines of {self.log_file(spec.name)}:\n"
                 f"{self.log_tail(spec.name)}") from exc
 
+    def kill_worker(self, spec: ServiceSpec, restart_timeout_s: float = 60.0) -> int:
+        """``kill -9`` the worker of a restartable service (no goodbye: open transactions,
+        unflushed buffers), wait until its keeper has started a new one and it is ready;
+        return the new worker's pid.
+
+        Raises:
+            ServiceNotReadyError: the service has no running worker, or the new one does not
+                become ready.
+            LabTimeoutError: the keeper starts no new worker within ``restart_timeout_s``.
+        """
+        pid = self.worker_pid(spec.name)
+        if pid is None:
+            raise ServiceNotReadyError(f"{spec.name} is not running (see "
+                                       f"{self.log_file(spec.name)}); start it with pokupai up")
+        os.kill(pid, signal.SIGKILL)
+        new: int = wait_until(lambda: self.worker_pid(spec.name),
+                              until=lambda worker: worker not in (None, pid),
+                              timeout_s=restart_timeout_s, every_s=0.2,
+                              what=f"{spec.name}'s keeper to start it again (killed pid {pid})",
+                              log=self.log_file(spec.name))
+        self.wait_ready(spec)
+        return new
+
     def start(self, spec: ServiceSpec) -> int:
         """Launch ``spec`` (a no-op when it runs) and wait until it is ready."""
         pid = self.launch(spec)

@@ -5,9 +5,7 @@ index agree, with no new dead letter."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import time
 from dataclasses import dataclass
 
@@ -94,8 +92,7 @@ def kill_connect_mid_stream(cfg: LabConfig, count: int = 3000, seed: int = 4302
     """Publish ``count`` products, ``kill -9`` the Connect worker once the index has begun to
     take them, let its keeper restart it, and wait until the index equals the source."""
     supervisor, letters = lab_supervisor(cfg), _dead_letters(cfg)
-    pid = supervisor.worker_pid(CONNECT_SERVICE)
-    if pid is None:
+    if supervisor.worker_pid(CONNECT_SERVICE) is None:
         raise ServiceNotReadyError("Kafka Connect is not running; start it with pokupai up")
     before = index_count(cfg)
     published = _publish(cfg, count, seed)
@@ -103,11 +100,6 @@ def kill_connect_mid_stream(cfg: LabConfig, count: int = 3000, seed: int = 4302
                every_s=0.1, what="the index to take the first new products",
                log=cfg.paths.log(CONNECT_SERVICE))
     during = index_count(cfg) - before
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: supervisor.worker_pid(CONNECT_SERVICE), until=lambda new: new not in
-               (None, pid), timeout_s=60, every_s=0.2,
-               what=f"Connect's keeper to restart it (killed pid {pid})",
-               log=cfg.paths.log(CONNECT_SERVICE))
-    supervisor.wait_ready(connect_spec(cfg))
+    supervisor.kill_worker(connect_spec(cfg))
     wait_until_running(cfg, cfg.connect.sink_name)
     return _caught_up(cfg, "Connect worker killed with kill -9", published, during, letters)

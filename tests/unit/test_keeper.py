@@ -9,6 +9,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from pokupai_lib.errors import ServiceNotReadyError
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.runtime.keeper import RestartBudget, exit_reason, should_restart
 from pokupai_lib.runtime.keeper_state import read_keeper_state
@@ -98,6 +101,32 @@ def test_supervised_kill_9_of_the_worker_is_restarted_and_shown_in_status(
         assert supervisor.stop("sleeper", timeout_s=10)
     state = supervisor.keeper_state("sleeper")
     assert state is not None and state.state == "stopped" and state.restarts == 1
+
+
+def test_kill_worker_returns_the_new_worker_once_it_is_ready(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "run", tmp_path / "logs")
+    spec = ServiceSpec(name="sleeper", command=[sys.executable, "-c", "import time; "
+                                                "time.sleep(60)"],
+                       restart=RestartPolicy(backoff_s=0.01))
+    keeper_pid = supervisor.start(spec)
+    try:
+        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, keeper_pid),
+              "the keeper's first worker")
+        first = supervisor.worker_pid("sleeper")
+        new = supervisor.kill_worker(spec, restart_timeout_s=10)
+        assert first is not None and new not in (first, keeper_pid)
+        assert not _alive(first) and supervisor.worker_pid("sleeper") == new
+        assert supervisor.status(spec).last_exit == "killed by SIGKILL"
+    finally:
+        assert supervisor.stop("sleeper", timeout_s=10)
+
+
+def test_kill_worker_of_a_service_that_is_not_running_says_so(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "run", tmp_path / "logs")
+    spec = ServiceSpec(name="absent", command=[sys.executable, "-c", "pass"],
+                       restart=RestartPolicy())
+    with pytest.raises(ServiceNotReadyError, match="absent is not running"):
+        supervisor.kill_worker(spec)
 
 
 def test_killing_the_keeper_takes_its_worker_along(tmp_path: Path) -> None:
