@@ -78,16 +78,23 @@ def _wait(predicate: Callable[[], bool], what: str) -> None:
     wait_until(predicate, timeout_s=10, every_s=0.05, what=what)
 
 
-def test_supervised_kill_9_of_the_worker_is_restarted_and_shown_in_status(
-        tmp_path: Path) -> None:
+def _kept_sleeper(tmp_path: Path) -> tuple[Supervisor, ServiceSpec, int]:
+    """A restartable sleeper started under its keeper; the supervisor, its spec and the
+    keeper's pid once the keeper's first worker runs."""
     supervisor = Supervisor(tmp_path / "run", tmp_path / "logs")
     spec = ServiceSpec(name="sleeper", command=[sys.executable, "-c", "import time; "
                                                 "time.sleep(60)"],
                        restart=RestartPolicy(backoff_s=0.01))
     keeper_pid = supervisor.start(spec)
+    _wait(lambda: supervisor.worker_pid("sleeper") not in (None, keeper_pid),
+          "the keeper's first worker")
+    return supervisor, spec, keeper_pid
+
+
+def test_supervised_kill_9_of_the_worker_is_restarted_and_shown_in_status(
+        tmp_path: Path) -> None:
+    supervisor, spec, keeper_pid = _kept_sleeper(tmp_path)
     try:
-        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, keeper_pid),
-              "the keeper's first worker")
         first = supervisor.worker_pid("sleeper")
         assert first is not None
         os.kill(first, signal.SIGKILL)
@@ -104,14 +111,8 @@ def test_supervised_kill_9_of_the_worker_is_restarted_and_shown_in_status(
 
 
 def test_kill_worker_returns_the_new_worker_once_it_is_ready(tmp_path: Path) -> None:
-    supervisor = Supervisor(tmp_path / "run", tmp_path / "logs")
-    spec = ServiceSpec(name="sleeper", command=[sys.executable, "-c", "import time; "
-                                                "time.sleep(60)"],
-                       restart=RestartPolicy(backoff_s=0.01))
-    keeper_pid = supervisor.start(spec)
+    supervisor, spec, keeper_pid = _kept_sleeper(tmp_path)
     try:
-        _wait(lambda: supervisor.worker_pid("sleeper") not in (None, keeper_pid),
-              "the keeper's first worker")
         first = supervisor.worker_pid("sleeper")
         new = supervisor.kill_worker(spec, restart_timeout_s=10)
         assert first is not None and new not in (first, keeper_pid)
