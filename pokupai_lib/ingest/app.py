@@ -58,6 +58,7 @@ from pokupai_lib.errors import (
     RegistryUnavailable,
     ZombieError,
 )
+from pokupai_lib.ingest.stall import PartitionEnds, StallClock
 from pokupai_lib.ingest.stats import FilterStats
 from pokupai_lib.ingest.verdicts import (
     DeadLetter,
@@ -112,9 +113,11 @@ class FilterLoop:
             # instead of waiting for the dead member's session to time out.
             "group.instance.id": cfg.filter.transactional_id, "session.timeout.ms": 10_000,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-            "fetch.min.bytes": 1, "queued.min.messages": 20_000}
+            "fetch.min.bytes": 1, "queued.min.messages": 20_000, "enable.partition.eof": True}
         self.consumer = Consumer(self._consumer_conf)
-        self.started_at = self.progress_at = self.record_at = time.monotonic()
+        self.started_at = self.progress_at = time.monotonic()
+        self.stall = StallClock(cfg.filter.stuck_after_s, self.started_at)
+        self.ends = PartitionEnds()
         self._producer_conf = conf | {
             "transactional.id": cfg.filter.transactional_id, "acks": "all",
             "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
@@ -194,6 +197,7 @@ class FilterLoop:
         if is_fenced(error) or not self._abort():
             self._replace_producer(str(exc))
         self._rewind_to_committed()
+        self.ends.forget()
         self.stop.wait(delay)
 
     def _abort(self) -> bool:
@@ -267,10 +271,12 @@ class FilterLoop:
                 batch.append(msg)
             elif fault_of(error) is Fault.CONSUMER_FENCED:  # its fatal() flag is not set here
                 self._fenced(error.str())
-            elif error.code() != KafkaError._PARTITION_EOF:
+            elif error.code() == KafkaError._PARTITION_EOF:
+                self.ends.reached(msg.partition() or 0, msg.offset() or 0)
+            else:
                 log.warning("consumer: %s", error.str())
         if batch:
-            self.record_at = time.monotonic()
+            self.stall.fetched(time.monotonic())
         return batch
 
     def _lag(self) -> int | None:
@@ -288,7 +294,7 @@ class FilterLoop:
             # (seen after broker restarts) has a stale cache that shows no lag.
             low, high = self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)
             offset = tp.offset if tp.offset >= 0 else committed.get(tp.partition, -1)
-            lag += max(0, high - (offset if offset >= 0 else low))
+            lag += self.ends.lag(tp.partition, offset if offset >= 0 else low, high)
         return lag
 
     def _refresh_gauges(self) -> None:
@@ -299,13 +305,13 @@ class FilterLoop:
             lag = self._lag()
         except KafkaException as exc:  # e.g. NOT_COORDINATOR while a broker restarts
             log.warning("lag not measured this time (the gauges keep their values): %s", exc)
-            self.record_at = time.monotonic()  # an outage: being stuck is judged after it
+            self.stall.excuse(time.monotonic())
             return
         self.stats.ready = lag is not None and self.failure is None
         self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
-        idle_s = time.monotonic() - self.record_at
-        if lag and idle_s > self.cfg.filter.stuck_after_s:
-            raise ConsumerStuck(f"{lag} records waiting and none fetched for {idle_s:.0f} s")
+        stalled_s = self.stall.observe(lag, time.monotonic())
+        if stalled_s is not None:
+            raise ConsumerStuck(f"{lag} records waiting and none fetched for {stalled_s:.0f} s")
 
     def run(self) -> None:
         """Load the ban list, follow it, and filter until ``stop`` is set."""

@@ -1,0 +1,65 @@
+"""When is a consumer stuck? Records wait, and none came for a while.
+
+The clock runs only while something waits: an idle minute followed by a burst of new records is
+not a stall (it was judged one, and the filter restarted at the start of every bulk load).
+"""
+
+from __future__ import annotations
+
+__all__ = ["PartitionEnds", "StallClock"]
+
+
+class StallClock:
+    """Seconds during which records waited and none was fetched.
+
+    Args:
+        limit_s: how long records may wait with none fetched before :meth:`stalled_s` says so.
+    """
+
+    def __init__(self, limit_s: float, now: float) -> None:
+        self.limit_s = limit_s
+        self._since = now
+
+    def fetched(self, now: float) -> None:
+        """Records arrived: the consumer moves."""
+        self._since = now
+
+    def observe(self, lag: int | None, now: float) -> float | None:
+        """Feed one lag reading; returns the stalled seconds once past the limit, else None.
+
+        No lag (or no partitions) restarts the clock: nothing waiting is not being stuck.
+        """
+        if not lag:
+            self._since = now
+            return None
+        stalled_s = now - self._since
+        return stalled_s if stalled_s > self.limit_s else None
+
+    def excuse(self, now: float) -> None:
+        """An outage: being stuck is judged after it."""
+        self._since = now
+
+
+class PartitionEnds:
+    """The offset at which each partition was last seen at its end (a partition-EOF event).
+
+    A read_committed consumer's position stops before a trailing transaction marker, which
+    is no record: without this, ``high watermark - position`` stays 1 for ever after a
+    transactional write (seen: the filter restarted every 70 s as "stuck" on 1 record).
+    """
+
+    def __init__(self) -> None:
+        self._ends: dict[int, int] = {}
+
+    def reached(self, partition: int, offset: int) -> None:
+        """The consumer reached the end of ``partition`` at ``offset``."""
+        self._ends[partition] = offset
+
+    def forget(self) -> None:
+        """After a seek back (abort, rewind), the ends seen before no longer hold."""
+        self._ends.clear()
+
+    def lag(self, partition: int, position: int, high: int) -> int:
+        """Records of ``partition`` still to fetch: ``high`` less the further of the
+        position and the end seen."""
+        return max(0, high - max(position, self._ends.get(partition, -1)))

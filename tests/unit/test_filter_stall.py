@@ -1,0 +1,46 @@
+"""When the filter calls itself stuck: records waiting and none fetched for the limit."""
+
+from __future__ import annotations
+
+from pokupai_lib.ingest.stall import PartitionEnds, StallClock
+
+
+def test_an_idle_minute_then_new_records_is_not_a_stall() -> None:
+    clock = StallClock(limit_s=60, now=0)
+    assert clock.observe(0, now=30) is None
+    assert clock.observe(0, now=120) is None  # idle, nothing waits
+    assert clock.observe(500, now=121) is None  # a burst arrives: the clock starts now
+
+
+def test_records_waiting_with_none_fetched_past_the_limit_is_a_stall() -> None:
+    clock = StallClock(limit_s=60, now=0)
+    assert clock.observe(0, now=10) is None
+    assert clock.observe(5, now=11) is None
+    assert clock.observe(5, now=70) is None
+    assert clock.observe(5, now=71) == 61
+
+
+def test_fetching_and_outages_restart_the_clock() -> None:
+    clock = StallClock(limit_s=60, now=0)
+    clock.observe(5, now=1)
+    clock.fetched(now=50)
+    assert clock.observe(5, now=100) is None
+    clock.excuse(now=140)
+    assert clock.observe(5, now=190) is None
+    assert clock.observe(5, now=201) == 61
+
+
+def test_a_trailing_transaction_marker_is_no_lag_once_the_end_was_seen() -> None:
+    ends = PartitionEnds()
+    assert ends.lag(0, position=99, high=100) == 1  # the marker, before the end is seen
+    ends.reached(0, 100)
+    assert ends.lag(0, position=99, high=100) == 0
+    assert ends.lag(0, position=99, high=130) == 30  # new records after the end still count
+    assert ends.lag(1, position=10, high=12) == 2  # other partitions keep their own end
+
+
+def test_ends_are_forgotten_after_a_seek_back() -> None:
+    ends = PartitionEnds()
+    ends.reached(0, 100)
+    ends.forget()
+    assert ends.lag(0, position=80, high=100) == 20
