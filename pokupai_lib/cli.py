@@ -19,6 +19,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from typer.core import TyperGroup
 
 from pokupai_lib import lab
+from pokupai_lib.bans.moderation_view import ask_why
 from pokupai_lib.bans.rules import BanKind, BanList
 from pokupai_lib.bans.topic import BanTopic, ban_entry, ban_key, entries_view, entry_record
 from pokupai_lib.bans.writer import BanWriter
@@ -199,6 +200,15 @@ def ban_remove(term: str, kind: KindOption = "word") -> None:
     require_cluster(cfg)
     BanTopic(cfg).remove(term, kind)
     typer.echo(f"removed {kind} {term!r}")
+
+
+@ban_app.command("why")
+def ban_why(product_id: str) -> None:
+    """Why a product is shown or hidden: its status, the entries that block it, since when."""
+    answer = ask_why(load_config(), product_id)
+    typer.echo(f"{answer['product_id']}: {answer['status']} since {answer['since']}")
+    for entry in answer["blocked_by"]:
+        typer.echo(f"  blocked by {entry['rule']} {entry['term']!r} (in {entry['field']})")
 
 
 @ban_app.command("list")

@@ -28,6 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
+from pokupai_lib.bans.moderation_view import moderation_router
 from pokupai_lib.bans.rules import BanKind, BanList, normalize_term
 from pokupai_lib.bans.topic import BanTopic, ban_entry, ban_key, entry_record, tombstone_record
 from pokupai_lib.bans.writer import BanWriter
@@ -236,6 +237,7 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
     app.add_exception_handler(BanWriteError, _unavailable)
     for res in RESOURCES:
         app.include_router(_router(res))
+    app.include_router(moderation_router(config))
 
     @app.get("/health")
     def health(service: Service) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args
 
 from pokupai_lib.errors import InvalidInputError
 
-__all__ = ["BanKind", "BanList", "BanMatch", "folded_words", "normalize_term",
+__all__ = ["BanKind", "BanList", "BanMatch", "folded_words", "match_words", "normalize_term",
            "product_text_fields"]
 
 BanKind = Literal["word", "product_id", "sku"]
@@ -76,6 +76,12 @@ def normalize_term(text: str) -> str:
         raise InvalidInputError(f"ban term {text!r} has no letters or digits; "
                                 "give a word or a phrase")
     return " ".join(words)
+
+
+def match_words(product: Mapping[str, Any]) -> tuple[str, ...]:
+    """The distinct folded words of ``product``'s text fields, sorted: what word bans see."""
+    folded = _fold(_FIELD_SEP.join(text for _, text in _text_fields(product)))
+    return tuple(sorted(set(_WORD_RE.findall(folded))))
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,18 @@ def _first_hit(tokens: list[str], rules: _Rules) -> str | None:
     return None
 
 
+def _all_hits(tokens: list[str], rules: _Rules) -> list[str]:
+    """Every banned term in ``tokens``, in order of position."""
+    hits = []
+    for index, token in enumerate(tokens):
+        if token in rules.heads:
+            hits += [" ".join(tokens[index : index + length]) for length in rules.lengths
+                     if tuple(tokens[index : index + length]) in rules.phrases]
+        if token in rules.words:
+            hits.append(token)
+    return hits
+
+
 def _exact_value(value: object) -> str | None:
     """A product id or SKU as compared with ban entries: stripped text; ints as text."""
     if isinstance(value, str):
@@ -203,6 +221,7 @@ class BanList:
         self._lock = threading.Lock()
         self._entries: dict[BanKind, set[str]] = {kind: set() for kind in _KINDS}
         self._rules = _Rules()
+        self.generation = 0  # bumped by every change, so followers notice one cheaply
 
     def add(self, term: str, kind: BanKind = "word") -> str:
         """Ban ``term``; adding an entry that is already there changes nothing.
@@ -223,6 +242,7 @@ class BanList:
             if key not in self._entries[kind]:
                 self._entries[kind].add(key)
                 self._rules = _build_rules(self._entries)
+                self.generation += 1
         return key
 
     def remove(self, term: str, kind: BanKind = "word") -> bool:
@@ -244,7 +264,21 @@ class BanList:
                 return False
             self._entries[kind].discard(key)
             self._rules = _build_rules(self._entries)
+            self.generation += 1
         return True
+
+    def entries(self) -> frozenset[tuple[BanKind, str]]:
+        """Every entry as ``(kind, normalized term)``."""
+        with self._lock:
+            return frozenset((kind, term) for kind, terms in self._entries.items()
+                             for term in terms)
+
+    def could_match(self, product_id: str, sku: str | None, words: tuple[str, ...]) -> bool:
+        """Whether some entry may match a product with these id, SKU and :func:`match_words`;
+        False is certain, True is only worth a full :meth:`match`."""
+        rules = self._rules
+        return (product_id in rules.product_ids or (sku is not None and sku in rules.skus)
+                or not rules.words.isdisjoint(words) or not rules.heads.isdisjoint(words))
 
     def terms(self, kind: BanKind) -> list[str]:
         """Return the normalized entries of one kind, sorted."""
@@ -299,3 +333,36 @@ class BanList:
             if term is not None:
                 return BanMatch(rule="word", term=term, field=label)
         return None
+
+    def assess(self, product: Mapping[str, Any]
+               ) -> tuple[tuple[BanMatch, ...], tuple[str, ...]]:
+        """:meth:`matches` and :func:`match_words` of ``product`` from one folding of its text
+        (the filter needs both for every product)."""
+        rules = self._rules
+        folded = _fold(_FIELD_SEP.join(text for _, text in _text_fields(product)))
+        tokens = _WORD_RE.findall(folded)
+        words = tuple(sorted(set(tokens)))
+        exact_hit = ((rules.product_ids or rules.skus)
+                     and self.could_match(str(_exact_value(product.get("product_id"))),
+                                          _exact_value(product.get("sku")), ()))
+        if not exact_hit and _first_hit(tokens, rules) is None:
+            return (), words
+        return self.matches(product), words
+
+    def matches(self, product: Mapping[str, Any]) -> tuple[BanMatch, ...]:
+        """Every entry that matches ``product`` (each once, at its first field), in
+        :meth:`match` order; empty when the product may be shown."""
+        first = self.match(product)
+        if first is None:
+            return ()
+        rules = self._rules
+        found = {first.term: first}
+        for kind in ("product_id", "sku"):
+            value = _exact_value(product.get(kind))
+            if value is not None and value in (rules.product_ids if kind == "product_id"
+                                               else rules.skus):
+                found.setdefault(value, BanMatch(rule=kind, term=value, field=kind))
+        for label, text in _text_fields(product):
+            for term in _all_hits(_WORD_RE.findall(_fold(text)), rules):
+                found.setdefault(term, BanMatch(rule="word", term=term, field=label))
+        return tuple(found.values())

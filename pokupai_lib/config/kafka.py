@@ -112,6 +112,8 @@ class PrimaryTopics(_Frozen):
     shop_clear: str = "shop-clear"
     ban_words: str = "ban-words"
     shop_dlq: str = "shop-dlq"
+    # The filter's state and audit trail: per product its latest version and moderation status.
+    shop_moderation: str = "shop-moderation"
     client_searches: str = "client-searches"
     layout: TopicLayout = Field(default_factory=TopicLayout)
 
@@ -122,6 +124,7 @@ class PrimaryTopics(_Frozen):
             self.layout.spec(self.shop_clear),
             self.layout.spec(self.ban_words, compacted=True),
             self.layout.spec(self.shop_dlq),
+            self.layout.spec(self.shop_moderation, compacted=True),
             self.layout.spec(self.client_searches),
         ]
 

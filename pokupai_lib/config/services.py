@@ -68,8 +68,11 @@ class FilterConfig(LoopbackService):
     """The exactly-once ban filter: its consumer group, transactional id and stats port."""
 
     port: int = 6069
-    group_id: str = "filter"
-    transactional_id: str = "filter-0"
+    # "-v2" since the filter keeps moderation state: an upgraded lab filters shop-raw again
+    # from the start once, so every product it lists has a state (shop-clear gets the same
+    # versions again, which every copy downstream overwrites by key).
+    group_id: str = "filter-v2"
+    transactional_id: str = "filter-v2-0"
     batch_size: int = 10_000
     # Below the producer's message.max.bytes (1,000,000 with key and headers) and the brokers'
     # max.message.bytes; a product larger than this as JSON is dead-lettered, not written.
@@ -82,6 +85,9 @@ class FilterConfig(LoopbackService):
     watchdog_s: float = 160.0
     # Records waiting and none fetched for this long: the consumer is stuck, start afresh.
     stuck_after_s: float = 60.0
+    # Reading shop-moderation back at start (200,000 products: about 1 million records read
+    # at most before compaction, a few seconds).
+    state_load_timeout_s: float = 120.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 5.0
 

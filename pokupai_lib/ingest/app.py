@@ -48,7 +48,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 
-from pokupai_lib.bans.rules import BanList
+from pokupai_lib.bans.rules import BanKind, BanList
 from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.errors import (
@@ -58,6 +58,8 @@ from pokupai_lib.errors import (
     RegistryUnavailable,
     ZombieError,
 )
+from pokupai_lib.ingest.decisions import Decision, decide, decisions_for_ban_changes
+from pokupai_lib.ingest.moderation import Moderation, ModerationState, encode_moderation
 from pokupai_lib.ingest.stall import PartitionEnds, StallClock
 from pokupai_lib.ingest.stats import FilterStats
 from pokupai_lib.ingest.verdicts import (
@@ -76,6 +78,7 @@ from pokupai_lib.kafka.faults import (
     is_record_fault,
     kafka_error,
 )
+from pokupai_lib.kafka.topic_reader import read_range
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.runtime.stats_http import serve_stats
 from pokupai_lib.schema.registration import product_subject
@@ -99,6 +102,10 @@ class FilterLoop:
         self.stats = stats
         self.stop = threading.Event()
         self.bans = BanList()
+        self.state = ModerationState()
+        # The ban entries the state was last brought in line with (None: not yet, at start).
+        self.applied: frozenset[tuple[BanKind, str]] | None = None
+        self._applied_generation = -1
         self.failure: str | None = None
         self._gauges_at = 0.0
         self._refused: dict[tuple[int, int], DeadLetter] = {}
@@ -127,23 +134,36 @@ class FilterLoop:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _emit(self, msg: Message, verdict: Verdict) -> None:
-        topics = self.cfg.topics
+    def _emit(self, msg: Message, verdict: Verdict, now: str,
+              pending: dict[bytes, Moderation]) -> None:
         refused = self._refused.pop((msg.partition() or 0, msg.offset() or 0), None)
         if refused is not None:
             verdict = Verdict(dead_letter=refused)
         if verdict.dead_letter is not None:
             value, headers = dead_letter_record(msg, verdict.dead_letter,
                                                 self.cfg.filter.max_record_bytes // 2)
-            self._produce(topics.shop_dlq, value, msg.key(), headers=headers)
+            self._produce(self.cfg.topics.shop_dlq, value, msg.key(), headers=headers)
             self.stats.record_dead_letter(verdict.dead_letter.error_type)
-        elif verdict.banned_rule is not None:
+            return
+        key = msg.key() or b""
+        decision = decide(key, verdict, pending.get(key) or self.state.get(key), now)
+        self._write(decision, source=msg)
+        pending[key] = decision.moderation
+        if verdict.banned:
+            first = verdict.banned[0]
+            self.stats.record_banned(first.rule, first.term)
+
+    def _write(self, decision: Decision, source: Message | None = None) -> None:
+        """``shop-clear`` (when what it shows changes) and ``shop-moderation`` for one
+        decision, in the open transaction."""
+        if decision.emit:
             # A tombstone, so copies downstream drop a product that passed before.
-            self._produce(topics.shop_clear, None, msg.key())
-            self.stats.record_banned(verdict.banned_rule, verdict.banned_term or "")
-        else:
-            self._produce(topics.shop_clear, verdict.value, msg.key(),
-                          on_delivery=functools.partial(self._delivered, msg))
+            delivered = ({} if decision.clear is None or source is None
+                         else {"on_delivery": functools.partial(self._delivered, source)})
+            self._produce(self.cfg.topics.shop_clear, decision.clear, decision.key, **delivered)
+        product_id = decision.key.decode("utf-8", "replace")
+        self._produce(self.cfg.topics.shop_moderation,
+                      encode_moderation(product_id, decision.moderation), decision.key)
 
     def _produce(self, topic: str, value: bytes | None, key: bytes | None, **kwargs: object
                  ) -> None:
@@ -164,8 +184,9 @@ class FilterLoop:
         self.producer.begin_transaction()
         filtered_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         verdicts = [self.judge(msg, filtered_at) for msg in batch]
+        pending: dict[bytes, Moderation] = {}
         for msg, verdict in zip(batch, verdicts, strict=True):
-            self._emit(msg, verdict)
+            self._emit(msg, verdict, filtered_at, pending)
         self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
         if self._refused:
             raise RecordRefused(f"{len(self._refused)} record(s) refused by the broker")
@@ -176,6 +197,7 @@ class FilterLoop:
             self.consumer.position(self.consumer.assignment()),
             self.consumer.consumer_group_metadata(), call_timeout_s)
         self.producer.commit_transaction(call_timeout_s)
+        self.state.apply(pending)
         self.stats.record_processed(len(batch))
         self.stats.record_passed(sum(v.passed for v in verdicts))
         now = time.time()
@@ -318,11 +340,15 @@ class FilterLoop:
         BanTopic(self.cfg, principal="filter").load_and_follow(
             self.bans, self.stop, on_error=lambda p: log.warning("ban-words: %s", p),
             on_death=self._follower_died)
+        self._init_transactions()  # first: it aborts what a killed predecessor left open
+        self._load_state()
         self.consumer.subscribe([self.cfg.topics.shop_raw])
-        self._init_transactions()
-        log.info("filter started with %d ban entries", len(self.bans))
+        log.info("filter started with %d ban entries and %d products (%s)", len(self.bans),
+                 len(self.state), dict(self.state.counts()))
         while not self.stop.is_set():
             self._refresh_gauges()  # between batches: positions are all processed records
+            if self.bans.generation != self._applied_generation:
+                self._apply_ban_changes()
             batch = self._next_batch()
             self.progress_at = time.monotonic()
             if not batch:
@@ -334,6 +360,53 @@ class FilterLoop:
                 continue
             self._backoff.reset()
         self.consumer.close()
+
+    def _load_state(self) -> None:
+        """Rebuild the moderation state from ``shop-moderation`` (read_committed, to its end)."""
+        started = time.monotonic()
+        records = read_range(self.cfg, self.cfg.topics.shop_moderation, principal="filter",
+                             timeout_s=self.cfg.filter.state_load_timeout_s)
+        problems = self.state.load((r.key or b"", r.value) for r in records)
+        for problem in problems[:10]:
+            log.warning("shop-moderation: %s (record skipped)", problem)
+        log.info("moderation state: %d records read into %d products in %.1f s",
+                 len(records), len(self.state), time.monotonic() - started)
+
+    def _apply_ban_changes(self) -> None:
+        """Bring every product judged so far in line with the ban list: withdraw what a new
+        entry hits, bring back what a removed one alone blocked; in transactions of at most
+        ``batch_size`` products. A failure leaves the rest for the next pass."""
+        started = time.monotonic()
+        generation = self.bans.generation
+        entries = self.bans.entries()
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        decisions = decisions_for_ban_changes(self.state, self.bans, entries, self.applied, now)
+        size = self.cfg.filter.batch_size
+        try:
+            for first in range(0, len(decisions), size):
+                chunk = decisions[first:first + size]
+                self.producer.begin_transaction()
+                for decision in chunk:
+                    self._write(decision)
+                self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
+                self.producer.commit_transaction(self.cfg.filter.transaction_call_timeout_s)
+                self.state.apply({d.key: d.moderation for d in chunk})
+        except KafkaException as exc:
+            self._recover(exc)
+            return
+        self.applied, self._applied_generation = entries, generation
+        if decisions:
+            withdrawn = sum(d.emit and d.clear is None for d in decisions)
+            restored = sum(d.clear is not None for d in decisions)
+            log.info("ban list changed: %d product(s) withdrawn, %d brought back, %d with "
+                     "other blocking entries now, in %.2f s", withdrawn, restored,
+                     len(decisions) - withdrawn - restored, time.monotonic() - started)
+            self.stats.record_ban_changes(withdrawn, restored)
+
+    def moderation_view(self, product_id: str) -> dict[str, object] | None:
+        """Why a product is shown or hidden (see :meth:`Moderation.view`); None if unknown."""
+        moderation = self.state.get(product_id.encode())
+        return None if moderation is None else moderation.view(product_id)
 
     def _follower_died(self, exc: BaseException) -> None:
         self.failure = f"the ban-words follower died: {exc}"
@@ -365,8 +438,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = load_config()
     stats = FilterStats()
-    serve_stats(stats, cfg.filter.host, cfg.filter.port, name="filter-stats")
     loop = FilterLoop(cfg, stats)
+    serve_stats(stats, cfg.filter.host, cfg.filter.port, name="filter-stats",
+                lookups={"moderation": loop.moderation_view})
     signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
     signal.signal(signal.SIGINT, lambda *_: loop.stop.set())
     Watchdog(loop, cfg.filter.watchdog_s).start()

@@ -3,9 +3,9 @@ interleaved, while the schema registry restarts and a broker stops and starts.
 
 Good records are products written with schema v1 or v2 of ``shop-raw-value``; poison records
 are those the filter must dead-letter: a product too large once converted to JSON, a record of
-a look-alike schema of another subject (same field names, other types), garbage bytes, an
-unknown schema id, and a tombstone. :func:`run_fault_scenario` returns what came out of the
-filter, record by record, so a test or a notebook can judge it.
+a look-alike schema of another subject (same field names, other types), garbage bytes and an
+unknown schema id (a tombstone is no poison: it delists the product). :func:`run_fault_scenario`
+returns what came out of the filter, record by record, so a test or a notebook can judge it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ __all__ = ["POISON_KINDS", "FaultRecords", "FaultReport", "run_fault_scenario"]
 # Each poison kind and the dead letter the filter must give it.
 POISON_KINDS: dict[str, str] = {
     "oversize": "too-large", "wrong-types": "wrong-schema", "garbage": "not-avro",
-    "unknown-schema-id": "unknown-schema", "tombstone": "tombstone",
+    "unknown-schema-id": "unknown-schema",
 }
 _LOOKALIKE_SUBJECT = "pokupai-lookalike-product-value"
 _UNKNOWN_SCHEMA_ID = 987_654
@@ -150,7 +150,7 @@ class FaultRecords:
             return b"\x89PNG not an avro record " + str(product["product_id"]).encode()
         if kind == "unknown-schema-id":
             return _wire(_UNKNOWN_SCHEMA_ID, b"\x00")
-        return None  # a tombstone
+        raise ValueError(f"unknown poison kind {kind!r}; use one of {', '.join(POISON_KINDS)}")
 
 
 def _wire(schema_id: int, body: bytes) -> bytes:

@@ -32,6 +32,12 @@ class FilterStats:
         self.recoveries = Counter(
             "filter_recoveries", "batches aborted and retried after a fault outside the record",
             ["fault"], registry=self.registry)
+        self.withdrawn = Counter(
+            "filter_withdrawn", "live products withdrawn from shop-clear by a new ban entry",
+            registry=self.registry)
+        self.restored = Counter(
+            "filter_restored", "blocked products brought back when their ban entries went",
+            registry=self.registry)
         self.latency = Histogram(
             "filter_latency_seconds", "record timestamp in shop-raw to committed in shop-clear",
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
@@ -78,6 +84,13 @@ class FilterStats:
         with self._lock:
             self._recoveries[fault] += 1
 
+    def record_ban_changes(self, withdrawn: int, restored: int) -> None:
+        self.withdrawn.inc(withdrawn)
+        self.restored.inc(restored)
+        with self._lock:
+            self._totals["withdrawn"] += withdrawn
+            self._totals["restored"] += restored
+
     def record_latency(self, seconds: float) -> None:
         self.latency.observe(seconds)
         with self._lock:
@@ -98,6 +111,8 @@ class FilterStats:
             "ready": self.ready,
             "processed": totals.get("processed", 0),
             "passed": totals.get("passed", 0),
+            "withdrawn": totals.get("withdrawn", 0),
+            "restored": totals.get("restored", 0),
             "banned_by_rule": rules,
             "banned_by_term": terms,
             "dead_lettered": dlq,

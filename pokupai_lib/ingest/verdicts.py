@@ -21,7 +21,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from pokupai_lib.bans.rules import BanList
+from pokupai_lib.bans.rules import BanList, BanMatch
 from pokupai_lib.errors import RegistryUnavailable
 from pokupai_lib.schema.product import validate_decoded_product
 
@@ -43,16 +43,23 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome for one record; ``value`` is the JSON written to ``shop-clear``."""
+    """The outcome for one record.
+
+    ``value`` is the product as JSON for ``shop-clear`` (kept for a banned product too, so a
+    lifted ban can bring it back); ``banned`` the entries that hide it; ``delisted`` a
+    tombstone from the shop; ``words`` and ``sku`` what later ban entries are checked against.
+    """
 
     value: bytes | None = None
-    banned_rule: str | None = None
-    banned_term: str | None = None
+    banned: tuple[BanMatch, ...] = ()
     dead_letter: DeadLetter | None = None
+    delisted: bool = False
+    words: tuple[str, ...] = ()
+    sku: str | None = None
 
     @property
     def passed(self) -> bool:
-        return self.value is not None
+        return self.value is not None and not self.banned
 
 
 def writer_schema_id(raw: bytes) -> int | None:
@@ -119,7 +126,10 @@ class Judge:
     def _judge(self, msg: Message, filtered_at: str) -> Verdict:
         raw = msg.value()
         if raw is None:
-            return Verdict(dead_letter=DeadLetter("tombstone", "shop-raw record has no value"))
+            if not msg.key():
+                return Verdict(dead_letter=DeadLetter(
+                    "tombstone", "shop-raw record has neither key nor value"))
+            return Verdict(delisted=True)
         product = self._decode(raw)
         if isinstance(product, DeadLetter):
             return Verdict(dead_letter=product)
@@ -136,16 +146,16 @@ class Judge:
             return Verdict(dead_letter=DeadLetter(
                 "wrong-schema", f"schema id {schema_id} is not a version of "
                                 f"{self.subject.subject}"))
-        match = self.bans.match(product)
-        if match is not None:
-            return Verdict(banned_rule=match.rule, banned_term=match.term)
         value = orjson.dumps({**product, "filtered_at": filtered_at})
         size = len(value) + len(msg.key() or b"")
         if size > self.max_record_bytes:
             return Verdict(dead_letter=DeadLetter(
                 "too-large", f"the product is {size:,} bytes as JSON; shop-clear takes at "
                              f"most {self.max_record_bytes:,} bytes per record"))
-        return Verdict(value=value)
+        banned, words = self.bans.assess(product)
+        sku = product.get("sku")
+        return Verdict(value=value, banned=banned, words=words,
+                       sku=sku.strip() if isinstance(sku, str) else None)
 
     def _decode(self, raw: bytes) -> Any:
         try:

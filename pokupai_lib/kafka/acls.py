@@ -60,6 +60,7 @@ def primary_grants(cfg: LabConfig) -> list[AclGrant]:
         AclGrant("filter", TOPIC, t.ban_words, (R, D)),
         AclGrant("filter", TOPIC, t.shop_clear, (W, D)),
         AclGrant("filter", TOPIC, t.shop_dlq, (W, D)),
+        AclGrant("filter", TOPIC, t.shop_moderation, (R, W, D)),
         AclGrant("filter", GROUP, "filter", (R,), PREFIXED),
         AclGrant("filter", TXN, "filter", (W, D), PREFIXED),
         AclGrant("client-api", TOPIC, t.client_searches, (W, D)),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -21,13 +23,24 @@ class ServedStats(Protocol):
     def snapshot(self) -> dict[str, Any]: ...
 
 
-def serve_stats(stats: ServedStats, host: str, port: int,
-                name: str = "stats") -> ThreadingHTTPServer:
-    """Serve ``/metrics`` (Prometheus), ``/stats`` (JSON) and ``/health`` in a daemon thread."""
+Lookup = Callable[[str], Mapping[str, Any] | None]
+
+
+def serve_stats(stats: ServedStats, host: str, port: int, name: str = "stats",
+                lookups: Mapping[str, Lookup] | None = None) -> ThreadingHTTPServer:
+    """Serve ``/metrics`` (Prometheus), ``/stats`` (JSON) and ``/health`` in a daemon thread,
+    and ``/<lookup>/<id>`` for each of ``lookups`` (its JSON answer, or 404 for None)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/metrics":
+            resource, _, ident = self.path.lstrip("/").partition("/")
+            if ident and resource in (lookups or {}):
+                found = (lookups or {})[resource](unquote(ident))
+                code = 404 if found is None else 200
+                body = found if found is not None else {"detail": f"no {resource} for {ident!r}"}
+                self._send(code, json.dumps(body, ensure_ascii=False).encode(),
+                           "application/json")
+            elif self.path == "/metrics":
                 self._send(200, generate_latest(stats.registry), "text/plain; version=0.0.4")
             elif self.path == "/stats":
                 self._send(200, json.dumps(stats.snapshot()).encode(), "application/json")

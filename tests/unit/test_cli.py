@@ -36,6 +36,7 @@ READ_WRITE = {
     ("ban", "add"): ["бан", "sku-1"],
     ("ban", "remove"): ["бан"],
     ("ban", "list"): [],
+    ("ban", "why"): ["12345"],
     ("publish",): ["--count", "5"],
     ("search",): ["часы", "--client", "1"],
     ("recommend",): ["1"],

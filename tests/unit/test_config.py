@@ -49,12 +49,14 @@ def test_super_users_are_the_brokers_and_admin_only() -> None:
         "User:CN=kafka-5", "User:CN=kafka-6", "User:CN=admin")
 
 
-def test_primary_topics_are_rf3_min_isr_2_and_ban_words_compacted() -> None:
+def test_primary_topics_are_rf3_min_isr_2_and_state_topics_compacted() -> None:
     specs = {s.name: s for s in LabConfig().topics.specs()}
-    assert set(specs) == {"shop-raw", "shop-clear", "ban-words", "shop-dlq", "client-searches"}
+    assert set(specs) == {"shop-raw", "shop-clear", "ban-words", "shop-dlq", "shop-moderation",
+                          "client-searches"}
     assert all(s.partitions == 3 and s.replication_factor == 3 for s in specs.values())
     assert all(s.configs["min.insync.replicas"] == "2" for s in specs.values())
     assert specs["ban-words"].configs["cleanup.policy"] == "compact"
+    assert specs["shop-moderation"].configs["cleanup.policy"] == "compact"
     assert specs["shop-raw"].configs["cleanup.policy"] == "delete"
 
 

@@ -72,9 +72,13 @@ def test_a_product_written_with_schema_v2_passes_with_its_new_field() -> None:
     assert orjson.loads(verdict.value or b"")["discount_percent"] == 15
 
 
-def test_a_banned_product_is_banned_not_passed() -> None:
+def test_a_banned_product_is_banned_not_passed_and_keeps_its_version() -> None:
     verdict = _judge(_product(name="Контрафакт часы"))(Record(b"avro"), "now")
-    assert verdict.banned_rule == "word" and not verdict.passed
+    assert [(m.rule, m.term, m.field) for m in verdict.banned] == [
+        ("word", "контрафакт", "name")]
+    assert not verdict.passed
+    assert orjson.loads(verdict.value or b"")["name"] == "Контрафакт часы"
+    assert "часы" in verdict.words
 
 
 def test_a_product_too_large_as_json_is_dead_lettered_with_its_size() -> None:
@@ -105,7 +109,7 @@ def test_registry_faults_are_not_dead_letters(error: Exception) -> None:
 
 
 class BrokenBans(BanList):
-    def match(self, product: Any) -> Any:
+    def assess(self, product: Any) -> Any:
         raise KeyError("name")
 
 
@@ -121,9 +125,12 @@ def test_wrong_types_and_exceptions_while_judging_are_dead_letters() -> None:
     assert odd.dead_letter is not None and odd.dead_letter.error_type == "not-a-product"
 
 
-def test_a_tombstone_is_dead_lettered_as_such() -> None:
+def test_a_tombstone_with_a_key_delists_and_one_without_is_dead_lettered() -> None:
     verdict = _judge(_product())(Record(None), "now")
-    assert verdict.dead_letter == DeadLetter("tombstone", "shop-raw record has no value")
+    assert verdict.delisted and verdict.dead_letter is None and not verdict.passed
+    keyless = _judge(_product())(Record(None, None), "now")
+    assert keyless.dead_letter == DeadLetter("tombstone",
+                                             "shop-raw record has neither key nor value")
 
 
 def test_a_dead_letter_carries_the_source_and_a_bounded_prefix_of_a_large_value() -> None:

@@ -53,7 +53,8 @@ def test_each_principal_gets_only_its_own_topics() -> None:
                  for p in ("shop-publisher", "client-api", "filter")}
     assert topics_of["shop-publisher"] == {"shop-raw"}
     assert topics_of["client-api"] == {"client-searches"}
-    assert topics_of["filter"] == {"shop-raw", "ban-words", "shop-clear", "shop-dlq"}
+    assert topics_of["filter"] == {"shop-raw", "ban-words", "shop-clear", "shop-dlq",
+                                   "shop-moderation"}
     publisher_ops = {op.name for g in grants if g.principal == "shop-publisher"
                      for op in g.operations}
     assert publisher_ops == {"WRITE", "DESCRIBE"}
