@@ -1,4 +1,4 @@
-"""The moderator token on disk: made by the bootstrap 0600, kept, repaired."""
+"""The moderator token on disk: made by the bootstrap 0600, kept, repaired; read by the client."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import stat
 import pytest
 
 from pokupai_lib import lab
+from pokupai_lib.bans.client import BanApiClient
+from pokupai_lib.bans.moderator import ModeratorToken
 from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import CredentialError
 from pokupai_lib.runtime.certs import CertReport
@@ -91,3 +93,26 @@ def test_a_directory_in_the_token_s_place_is_an_error(tmp_cfg: LabConfig) -> Non
     tmp_cfg.paths.moderator_token.mkdir(parents=True)
     with pytest.raises(CredentialError, match="is not a regular file: remove it"):
         ensure_moderator_token(tmp_cfg)
+
+
+def test_without_the_token_the_client_says_run_make_bootstrap(tmp_cfg: LabConfig) -> None:
+    with pytest.raises(CredentialError, match=r"moderator\.token does not exist: run `make "
+                                              r"bootstrap`"):
+        BanApiClient(tmp_cfg)
+    with BanApiClient(tmp_cfg, credential=None) as anonymous:
+        assert "authorization" not in anonymous.http.headers
+
+
+def test_the_client_sends_the_moderator_token_unless_told_otherwise(tmp_cfg: LabConfig) -> None:
+    ensure_moderator_token(tmp_cfg)
+    token = _token(tmp_cfg)
+    with BanApiClient(tmp_cfg) as moderator, BanApiClient(tmp_cfg, credential="guess") as guess:
+        assert moderator.http.headers["authorization"] == f"Bearer {token}"
+        assert guess.http.headers["authorization"] == "Bearer guess"
+
+
+def test_the_token_does_not_show_in_a_repr(tmp_cfg: LabConfig) -> None:
+    ensure_moderator_token(tmp_cfg)
+    token = _token(tmp_cfg)
+    assert token not in repr(read_moderator_token(tmp_cfg))
+    assert token not in repr(ModeratorToken.load(tmp_cfg))
