@@ -49,7 +49,7 @@ class ModeratorToken:
 
 
 # Parses the header and shows the scheme in /docs; the answers are ours (auto_error=False).
-_bearer = HTTPBearer(auto_error=False, scheme_name="moderator token",
+_bearer = HTTPBearer(auto_error=False, scheme_name="moderatorToken",
                      description="the moderator token `make bootstrap` writes next to the "
                                  "certificates; every write needs it, reads do not")
 
