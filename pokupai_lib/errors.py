@@ -8,7 +8,8 @@
     │   ├── PortBusyError
     │   ├── StateDirError
     │   ├── ArtifactError
-    │   └── CertificateError
+    │   ├── CertificateError
+    │   └── CredentialError
     ├── InvalidInputError        a value given to the lab is refused (also a ValueError)
     ├── ServiceError             a service of the platform is down, slow or in the wrong state
     │   ├── ServiceNotReadyError
@@ -43,6 +44,7 @@ __all__ = [
     "ConnectorError",
     "ConsumerFenced",
     "ConsumerStuck",
+    "CredentialError",
     "InvalidInputError",
     "LabError",
     "LabTimeoutError",
@@ -96,6 +98,10 @@ class ArtifactError(SetupError):
 
 class CertificateError(SetupError):
     """The lab's certificates could not be created or are unusable."""
+
+
+class CredentialError(SetupError):
+    """The moderator token is missing, empty or readable by others: the bootstrap makes one."""
 
 
 class InvalidInputError(LabError, ValueError):

@@ -28,6 +28,7 @@ from pokupai_lib.monitoring.stack import (
 from pokupai_lib.runtime.artifacts import ensure_jmx_agent, ensure_kafka_libs
 from pokupai_lib.runtime.certs import CertReport, ensure_certificates
 from pokupai_lib.runtime.connect_plugin import ensure_connect_plugins
+from pokupai_lib.runtime.moderator_token import ensure_moderator_token
 from pokupai_lib.runtime.preflight import find_problems
 from pokupai_lib.runtime.profiles import require_profile
 from pokupai_lib.runtime.services import (
@@ -87,12 +88,13 @@ log = logging.getLogger(__name__)
 
 
 def bootstrap(cfg: LabConfig) -> CertReport:
-    """Check the profile and tools and state, resolve JVM artifacts, ensure certificates.
-    Idempotent.
+    """Check the profile and tools and state, resolve JVM artifacts, ensure certificates and
+    the moderator token. Idempotent.
 
     Raises:
         ProfileUnavailableError: the docker profile is requested and no Docker engine answers.
         MissingToolError: Java, Maven or Python is missing or too old.
+        CredentialError: a directory sits where the moderator token belongs.
     """
     require_profile(cfg)
     problems = find_problems()
@@ -110,7 +112,9 @@ def bootstrap(cfg: LabConfig) -> CertReport:
         ensure_monitoring_tools()
     except MissingToolError as exc:  # the rest of the lab works without monitoring
         log.warning("monitoring unavailable: %s", exc)
-    return ensure_certificates(cfg)
+    report = ensure_certificates(cfg)
+    ensure_moderator_token(cfg)
+    return report
 
 
 def all_service_specs(cfg: LabConfig) -> list[ServiceSpec]:

@@ -4,9 +4,12 @@ from .app import MAX_TERM_LENGTH as MAX_TERM_LENGTH
 from .app import BanService as BanService
 from .app import check_term as check_term
 from .app import create_app as create_app
+from .checks import moderator_answers as moderator_answers
 from .checks import validation_answers as validation_answers
+from .client import MODERATOR as MODERATOR
 from .client import VALIDATION_CASES as VALIDATION_CASES
 from .client import BanApiClient as BanApiClient
+from .moderator import ModeratorToken as ModeratorToken
 from .rules import BanKind as BanKind
 from .rules import BanList as BanList
 from .rules import BanMatch as BanMatch

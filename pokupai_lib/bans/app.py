@@ -9,6 +9,10 @@ and applied to the view only once committed. Answers: 422 for a bad term (naming
 why), 413 for a body over ``ban_api.max_body_bytes`` (checked before parsing), 503 when the
 change could not be committed (nothing of it applied). If the follower dies, /health answers
 503 and the process exits.
+
+Only a moderator changes bans: every write (``add``, ``bulk-add``, ``remove``) needs the
+moderator token (:mod:`pokupai_lib.bans.moderator`; 401 without it, 403 with a wrong one), read
+once at start-up; reads and /health are open.
 (No ``from __future__ import annotations`` here: FastAPI must see the request models of the
 routes built in ``_router`` as classes, not as strings it cannot resolve.)
 """
@@ -29,6 +33,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 from pokupai_lib.bans.moderation_view import moderation_router
+from pokupai_lib.bans.moderator import Moderator, ModeratorToken
 from pokupai_lib.bans.rules import BanKind, BanList, normalize_term
 from pokupai_lib.bans.topic import BanTopic, ban_entry, ban_key, entry_record, tombstone_record
 from pokupai_lib.bans.writer import BanWriter
@@ -195,15 +200,18 @@ def _router(res: BanResource) -> APIRouter:
         return {res.bulk_field: terms, "count": len(terms)}
 
     @router.post("/add")
-    def add(body: single, service: Service) -> dict[str, Any]:  # type: ignore[valid-type]
+    def add(_moderator: Moderator, body: single,  # type: ignore[valid-type]
+            service: Service) -> dict[str, Any]:
         return service.add(res.kind, [getattr(body, res.field)], "api")
 
     @router.post("/bulk-add")
-    def bulk_add(body: bulk, service: Service) -> dict[str, Any]:  # type: ignore[valid-type]
+    def bulk_add(_moderator: Moderator, body: bulk,  # type: ignore[valid-type]
+                 service: Service) -> dict[str, Any]:
         return service.add(res.kind, list(getattr(body, res.bulk_field)), "api bulk-add")
 
     @router.post("/remove")
-    def remove(body: single, service: Service) -> dict[str, Any]:  # type: ignore[valid-type]
+    def remove(_moderator: Moderator, body: single,  # type: ignore[valid-type]
+               service: Service) -> dict[str, Any]:
         return service.remove(res.kind, getattr(body, res.field))
 
     return router
@@ -220,8 +228,14 @@ def _exit_process(_exc: BaseException) -> None:
 
 
 def create_app(cfg: LabConfig | None = None) -> FastAPI:
-    """The app factory (``uvicorn --factory pokupai_lib.bans.app:create_app``)."""
+    """The app factory (``uvicorn --factory pokupai_lib.bans.app:create_app``).
+
+    Raises:
+        CredentialError: the moderator token is missing or unusable (run `make bootstrap`);
+            the API does not start without it.
+    """
     config = cfg or load_config()
+    moderator = ModeratorToken.load(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -233,6 +247,7 @@ def create_app(cfg: LabConfig | None = None) -> FastAPI:
 
     app = FastAPI(title="«Покупай выгодно» ban-words API", lifespan=lifespan,
                   max_body_size=config.ban_api.max_body_bytes)
+    app.state.moderator = moderator
     app.add_exception_handler(RequestValidationError, explain_validation)
     app.add_exception_handler(BanWriteError, _unavailable)
     for res in RESOURCES:

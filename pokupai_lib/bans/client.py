@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from types import TracebackType
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from pokupai_lib.config import LabConfig
+from pokupai_lib.runtime.moderator_token import read_moderator_token
 
-__all__ = ["VALIDATION_CASES", "BanApiClient"]
+__all__ = ["MODERATOR", "VALIDATION_CASES", "BanApiClient"]
+
+
+class _Credential(Enum):
+    MODERATOR = "the moderator token the bootstrap wrote (cfg.paths.moderator_token)"
+
+
+# The default credential of a client: the lab's moderator token, read from its file.
+MODERATOR = _Credential.MODERATOR
 
 # Bodies the API must refuse with 422, and what each one tries.
 VALIDATION_CASES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -23,11 +35,40 @@ VALIDATION_CASES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 class BanApiClient:
-    """Calls ``/api/v1/banned-words`` and friends on the running API."""
+    """Calls ``/api/v1/banned-words`` and friends on the running API.
 
-    def __init__(self, cfg: LabConfig) -> None:
+    Every request carries ``credential`` as ``Authorization: Bearer``: by default
+    (:data:`MODERATOR`) the moderator token read from ``cfg.paths.moderator_token``, so writes
+    go through; None sends no header (a write is answered 401); another token is sent as given
+    (403 unless it is the moderator's). Use it as a context manager, or :meth:`close` it.
+
+    Raises:
+        CredentialError: the default credential is asked for and the token file is missing
+            or unusable (run `make bootstrap`).
+    """
+
+    def __init__(self, cfg: LabConfig,
+                 credential: SecretStr | str | _Credential | None = MODERATOR) -> None:
         self.base = f"{cfg.ban_api.url}/api/v1"
-        self.http = httpx.Client(timeout=cfg.timeouts.http_s)
+        if credential is MODERATOR:
+            credential = read_moderator_token(cfg)
+        headers = {}
+        if credential is not None:
+            secret = (credential.get_secret_value() if isinstance(credential, SecretStr)
+                      else str(credential))
+            headers["Authorization"] = f"Bearer {secret}"
+        self.http = httpx.Client(timeout=cfg.timeouts.http_s, headers=headers)
+
+    def __enter__(self) -> BanApiClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
 
     def bulk_add(self, words: list[str]) -> httpx.Response:
         """The MVP's call: ``POST /api/v1/banned-words/bulk-add {"words": [...]}``."""

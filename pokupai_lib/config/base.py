@@ -90,6 +90,11 @@ class LabPaths(_Frozen):
         return self.root / "certs"
 
     @property
+    def moderator_token(self) -> Path:
+        """The token a write to the ban-words API presents (made by the bootstrap, mode 0600)."""
+        return self.certs / "moderator.token"
+
+    @property
     def runs(self) -> Path:
         return self.root / "runs"
 

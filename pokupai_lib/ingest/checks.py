@@ -217,8 +217,12 @@ def republish(cfg: LabConfig, product: dict[str, Any]) -> None:
 def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: BanApiClient) -> pd.DataFrame:
     """Ban a word of an allowed product live, re-publish it, watch it leave ``shop-clear``.
 
-    Then lift the ban and re-publish once more, so the platform ends as it began.
+    Then lift the ban and re-publish once more, so the platform ends as it began. ``api``
+    must carry the moderator token (``BanApiClient(cfg)`` does).
     Returns one row per step.
+
+    Raises:
+        httpx.HTTPStatusError: the API refused the ban or its removal.
     """
     product = next(p for p in catalog.products if p["product_id"] not in catalog.banned_ids)
     word, pid = product["brand"], product["product_id"]
@@ -230,8 +234,8 @@ def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: BanApiClient) -> pd.Dat
         return {"step": step, "in shop-clear": pid in shop_clear_products(cfg)}
 
     steps = [{"step": "before", "in shop-clear": pid in shop_clear_products(cfg)}]
-    api.add(word)
+    api.add(word).raise_for_status()  # a 401 or 403 (no moderator token) must not pass unseen
     steps.append(republished(f"banned {word!r}, re-published"))
-    api.remove(word)
+    api.remove(word).raise_for_status()
     steps.append(republished(f"ban on {word!r} lifted, re-published"))
     return pd.DataFrame(steps).assign(product_id=pid)

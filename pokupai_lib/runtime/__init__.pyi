@@ -11,6 +11,8 @@ from .keeper import RestartBudget as RestartBudget
 from .keeper import exit_reason as exit_reason
 from .keeper import should_restart as should_restart
 from .keeper_state import read_keeper_state as read_keeper_state
+from .moderator_token import ensure_moderator_token as ensure_moderator_token
+from .moderator_token import read_moderator_token as read_moderator_token
 from .rest_validation import BIDI_CONTROLS as BIDI_CONTROLS
 from .rest_validation import bounded_text as bounded_text
 from .rest_validation import forbidden_character as forbidden_character

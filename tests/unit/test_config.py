@@ -189,7 +189,7 @@ def test_the_lab_http_clients_wait_as_long_as_the_config_says(
     cfg = LabConfig()
     assert ClientApiClient(cfg).http.timeout.read == 4.5
     assert ClientApiClient(cfg, timeout_s=2.0).http.timeout.read == 2.0
-    assert BanApiClient(cfg).http.timeout.read == 4.5
+    assert BanApiClient(cfg, credential=None).http.timeout.read == 4.5
 
 
 def test_messages_name_the_log_under_the_configured_state_dir(tmp_cfg: LabConfig) -> None:
