@@ -59,7 +59,12 @@ from pokupai_lib.errors import (
     ZombieError,
 )
 from pokupai_lib.ingest.decisions import Decision, decide, decisions_for_ban_changes
-from pokupai_lib.ingest.moderation import Moderation, ModerationState, encode_moderation
+from pokupai_lib.ingest.moderation import (
+    Moderation,
+    ModerationState,
+    decode_record,
+    encode_moderation,
+)
 from pokupai_lib.ingest.stall import PartitionEnds, StallClock
 from pokupai_lib.ingest.stats import FilterStats
 from pokupai_lib.ingest.verdicts import (
@@ -78,7 +83,7 @@ from pokupai_lib.kafka.faults import (
     is_record_fault,
     kafka_error,
 )
-from pokupai_lib.kafka.topic_reader import read_range
+from pokupai_lib.kafka.topic_reader import read_converted
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.runtime.stats_http import serve_stats
 from pokupai_lib.schema.registration import product_subject
@@ -264,7 +269,13 @@ class FilterLoop:
         while not self.stop.is_set():
             try:
                 assignment = self.consumer.assignment()
-                for tp in self.consumer.committed(assignment, timeout=10) if assignment else []:
+                committed = self.consumer.committed(assignment, timeout=10) if assignment else []
+                for tp in committed:
+                    # An offset the coordinator could not give (a transaction still pending,
+                    # say) is no "nothing committed": seeking to the start would redo it all.
+                    if tp.error is not None:
+                        raise KafkaException(tp.error)
+                for tp in committed:
                     offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
                     self.consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
                 return
@@ -330,7 +341,8 @@ class FilterLoop:
             self.stall.excuse(time.monotonic())
             return
         self.stats.ready = lag is not None and self.failure is None
-        self.stats.set_gauges(-1 if lag is None else lag, len(self.bans))
+        self.stats.set_gauges(-1 if lag is None else lag, len(self.bans),
+                              self.bans.generation != self._applied_generation)
         stalled_s = self.stall.observe(lag, time.monotonic())
         if stalled_s is not None:
             raise ConsumerStuck(f"{lag} records waiting and none fetched for {stalled_s:.0f} s")
@@ -364,9 +376,11 @@ class FilterLoop:
     def _load_state(self) -> None:
         """Rebuild the moderation state from ``shop-moderation`` (read_committed, to its end)."""
         started = time.monotonic()
-        records = read_range(self.cfg, self.cfg.topics.shop_moderation, principal="filter",
-                             timeout_s=self.cfg.filter.state_load_timeout_s)
-        problems = self.state.load((r.key or b"", r.value) for r in records)
+        records = read_converted(self.cfg, self.cfg.topics.shop_moderation,
+                                 lambda msg: decode_record(msg.key(), msg.value()),
+                                 principal="filter",
+                                 timeout_s=self.cfg.filter.state_load_timeout_s)
+        problems = self.state.load(records)
         for problem in problems[:10]:
             log.warning("shop-moderation: %s (record skipped)", problem)
         log.info("moderation state: %d records read into %d products in %.1f s",

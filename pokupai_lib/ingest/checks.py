@@ -84,11 +84,13 @@ class _FilterProgress:
     ready: bool
     lag: int
     uncommitted: dict[int, int]
+    ban_changes_pending: bool
     stats: dict[str, Any] = field(repr=False)
 
     @property
     def caught_up(self) -> bool:
-        return self.ready and self.lag == 0 and not self.uncommitted
+        return (self.ready and self.lag == 0 and not self.uncommitted
+                and not self.ban_changes_pending)
 
 
 def waiting_through_restarts(exc: Exception) -> bool:
@@ -100,7 +102,8 @@ def waiting_through_restarts(exc: Exception) -> bool:
 
 
 def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, Any]:
-    """Wait until the filter has committed everything in ``shop-raw`` now; return its stats.
+    """Wait until the filter has committed everything in ``shop-raw`` now and applied every
+    ban change it holds to the products judged before; return its stats.
 
     Compares the filter group's committed offsets (they commit with each transaction) to the
     end offsets of ``shop-raw`` taken at the call, so what was published before is done; and
@@ -115,7 +118,8 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
         committed = committed_offsets(admin, cfg)
         uncommitted = {p: end - max(committed.get(p, -1), 0) for p, end in target.items()
                        if end > 0 and committed.get(p, -1) < end}
-        return _FilterProgress(bool(stats["ready"]), int(stats["lag"]), uncommitted, stats)
+        return _FilterProgress(bool(stats["ready"]), int(stats["lag"]), uncommitted,
+                               bool(stats.get("ban_changes_pending")), stats)
 
     caught_up = wait_until(progress, until=lambda state: state.caught_up, timeout_s=timeout_s,
                            every_s=0.3, what="the filter to commit everything in "

@@ -29,7 +29,8 @@ import orjson
 
 from pokupai_lib.bans.rules import BanMatch, match_words
 
-__all__ = ["Moderation", "ModerationState", "Status", "decode_moderation", "encode_moderation"]
+__all__ = ["Moderation", "ModerationState", "Status", "decode_moderation", "decode_record",
+           "encode_moderation"]
 
 Status = Literal["live", "blocked", "delisted"]
 
@@ -52,8 +53,8 @@ class Moderation:
         """A decision on ``version`` (a shop-clear JSON value), with its words worked out."""
         product = orjson.loads(version)
         sku = product.get("sku")
-        return cls(status, since, version, blocked_by, match_words(product),
-                   sku.strip() if isinstance(sku, str) else None)
+        return _compact(cls(status, since, version, blocked_by, match_words(product),
+                            sku.strip() if isinstance(sku, str) else None))
 
     def product(self) -> dict[str, Any]:
         """The latest version as a product document; KeyError for a delisted product."""
@@ -75,6 +76,9 @@ def encode_moderation(product_id: str, moderation: Moderation) -> bytes:
     return head[:-1] + b',"version":' + (moderation.version or b"null") + b"}"
 
 
+_VERSION_KEY = b',"version":'
+
+
 def decode_moderation(value: bytes) -> Moderation:
     """A ``shop-moderation`` value back into a decision; ValueError when it is not one."""
     try:
@@ -84,12 +88,27 @@ def decode_moderation(value: bytes) -> Moderation:
             raise ValueError(f"unknown status {status!r}")
         blocked_by = tuple(BanMatch(rule=b["rule"], term=b["term"], field=b["field"])
                            for b in raw.get("blocked_by") or ())
-        version = raw.get("version")
-        if version is None:
+        if raw.get("version") is None:
             return Moderation(status, raw["since"], None, blocked_by)
-        return Moderation.of_version(status, raw["since"], orjson.dumps(version), blocked_by)
+        # The version's own bytes, cut out rather than dumped again: the first such key is
+        # ours (encode_moderation writes it after fields whose quotes JSON escapes).
+        start = value.index(_VERSION_KEY) + len(_VERSION_KEY)
+        return Moderation.of_version(status, raw["since"], value[start:value.rindex(b"}")],
+                                     blocked_by)
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"not a moderation record: {exc}") from exc
+
+
+def decode_record(key: bytes | None, value: bytes | None
+                  ) -> tuple[bytes, Moderation | ValueError | None]:
+    """A ``shop-moderation`` record as :meth:`ModerationState.load` takes it: None for a
+    tombstone, the ValueError for a value that is no moderation record."""
+    if value is None:
+        return key or b"", None
+    try:
+        return key or b"", decode_moderation(value)
+    except ValueError as exc:
+        return key or b"", exc
 
 
 def _compact(moderation: Moderation) -> Moderation:
@@ -119,19 +138,18 @@ class ModerationState:
         for key, moderation in changes.items():
             self._products[key] = _compact(moderation)
 
-    def load(self, records: Iterable[tuple[bytes, bytes | None]]) -> list[str]:
-        """Rebuild from ``shop-moderation`` read in order; returns the problems met."""
+    def load(self, records: Iterable[tuple[bytes, Moderation | ValueError | None]]
+             ) -> list[str]:
+        """Rebuild from ``shop-moderation`` read in order (each value decoded by
+        :func:`decode_record`); returns the problems met."""
         problems = []
-        loaded: dict[bytes, Moderation] = {}
-        for key, value in records:
-            if value is None:
-                loaded.pop(key, None)
-                continue
-            try:
-                loaded[key] = decode_moderation(value)
-            except ValueError as exc:
-                problems.append(f"{key!r}: {exc}")
-        self.apply(loaded)
+        for key, moderation in records:
+            if moderation is None:
+                self._products.pop(key, None)
+            elif isinstance(moderation, ValueError):
+                problems.append(f"{key!r}: {moderation}")
+            else:
+                self._products[key] = moderation
         return problems
 
     def items(self) -> Iterator[tuple[bytes, Moderation]]:

@@ -49,7 +49,7 @@ class FilterStats:
         self._latencies: deque[float] = deque(maxlen=10_000)
         self._totals: Tally[str] = Tally()
         self._recoveries: Tally[str] = Tally()
-        self._gauges: dict[str, int] = {"lag": 0, "ban_entries": 0}
+        self._gauges: dict[str, int] = {"lag": 0, "ban_entries": 0, "ban_changes_pending": 0}
         self.ready = False
 
     def record_processed(self, count: int = 1) -> None:
@@ -62,11 +62,14 @@ class FilterStats:
         with self._lock:
             self._totals["passed"] += count
 
-    def set_gauges(self, lag: int, ban_entries: int) -> None:
+    def set_gauges(self, lag: int, ban_entries: int, ban_changes_pending: bool = False) -> None:
+        """``ban_changes_pending``: the ban list changed and the products judged before are
+        not yet brought in line with it."""
         self.lag.set(lag)
         self.ban_entries.set(ban_entries)
         with self._lock:
-            self._gauges = {"lag": lag, "ban_entries": ban_entries}
+            self._gauges = {"lag": lag, "ban_entries": ban_entries,
+                            "ban_changes_pending": int(ban_changes_pending)}
 
     def record_banned(self, rule: str, term: str) -> None:
         self.banned.labels(rule).inc()
@@ -119,5 +122,6 @@ class FilterStats:
             "recoveries": recoveries,
             "lag": gauges["lag"],
             "ban_entries": gauges["ban_entries"],
+            "ban_changes_pending": bool(gauges["ban_changes_pending"]),
             "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},
         }

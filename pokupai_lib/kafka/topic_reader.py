@@ -17,7 +17,7 @@ from pokupai_lib.runtime.wait import wait_until
 T = TypeVar("T")
 
 __all__ = ["ReadProgress", "Record", "consume_range", "end_offsets", "is_partition_eof",
-           "latest_by_key", "read_range"]
+           "latest_by_key", "read_converted", "read_range"]
 
 
 @dataclass(frozen=True)
@@ -108,15 +108,23 @@ def read_range(cfg: LabConfig, topic: str, start: dict[int, int] | None = None,
 
     Raises LabTimeoutError naming the partitions not read to their end in ``timeout_s``.
     """
+    return read_converted(cfg, topic, lambda msg: Record(
+        msg.partition() or 0, msg.offset() or 0, msg.key(), msg.value(),
+        _headers(msg.headers()), msg.timestamp()[1]), start, cluster, principal, timeout_s)
+
+
+def read_converted(cfg: LabConfig, topic: str, convert: Callable[[Message], T],
+                   start: dict[int, int] | None = None, cluster: ClusterName = "primary",
+                   principal: Principal = "admin", timeout_s: float | None = None) -> list[T]:
+    """:func:`read_range`, keeping only what ``convert`` makes of each message (a large
+    topic read into a state need not be held twice)."""
     timeout_s = cfg.timeouts.read_s if timeout_s is None else timeout_s
     ends = end_offsets(cfg, topic, cluster, principal)
     begin = {p: (start or {}).get(p, 0) for p in ends}
     consumer = _consumer(cfg, cluster, principal)
     try:
         return consume_range(consumer, topic, begin, ends, timeout_s, what=f"{topic} ({cluster})",
-                             convert=lambda msg: Record(
-                                 msg.partition() or 0, msg.offset() or 0, msg.key(),
-                                 msg.value(), _headers(msg.headers()), msg.timestamp()[1]))
+                             convert=convert)
     finally:
         consumer.close()
 

@@ -269,11 +269,7 @@ class Supervisor:
                 become ready.
             LabTimeoutError: the keeper starts no new worker within ``restart_timeout_s``.
         """
-        pid = self.worker_pid(spec.name)
-        if pid is None:
-            raise ServiceNotReadyError(f"{spec.name} is not running (see "
-                                       f"{self.log_file(spec.name)}); start it with pokupai up")
-        os.kill(pid, signal.SIGKILL)
+        pid = self.kill_worker_now(spec.name)
         new: int = wait_until(lambda: self.worker_pid(spec.name),
                               until=lambda worker: worker not in (None, pid),
                               timeout_s=restart_timeout_s, every_s=0.2,
@@ -281,6 +277,20 @@ class Supervisor:
                               log=self.log_file(spec.name))
         self.wait_ready(spec)
         return new
+
+    def kill_worker_now(self, name: str) -> int:
+        """``kill -9`` the worker of service ``name`` and return its pid, without waiting for
+        its keeper (a fault at a random moment, the next one maybe while it restarts).
+
+        Raises:
+            ServiceNotReadyError: the service has no running worker.
+        """
+        pid = self.worker_pid(name)
+        if pid is None:
+            raise ServiceNotReadyError(f"{name} is not running (see {self.log_file(name)}); "
+                                       f"start it with pokupai up")
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def start(self, spec: ServiceSpec) -> int:
         """Launch ``spec`` (a no-op when it runs) and wait until it is ready."""

@@ -11,6 +11,7 @@ from pokupai_lib.ingest.moderation import (
     Moderation,
     ModerationState,
     decode_moderation,
+    decode_record,
     encode_moderation,
 )
 from pokupai_lib.ingest.verdicts import Verdict
@@ -53,13 +54,15 @@ def test_a_record_that_is_not_moderation_is_refused_with_the_reason() -> None:
     with pytest.raises(ValueError, match="unknown status"):
         decode_moderation(b'{"status": "maybe", "since": "t"}')
     state = ModerationState()
-    assert state.load([(b"1", b"not json"), (b"2", encode_moderation("2", _live("2", "a")))])
+    assert state.load([decode_record(b"1", b"not json"),
+                       decode_record(b"2", encode_moderation("2", _live("2", "a")))])
     assert len(state) == 1
 
 
 def test_a_tombstone_on_the_state_topic_forgets_the_product() -> None:
     state = ModerationState()
-    state.load([(b"1", encode_moderation("1", _live("1", "a"))), (b"1", None)])
+    state.load([decode_record(b"1", encode_moderation("1", _live("1", "a"))),
+                decode_record(b"1", None)])
     assert state.get(b"1") is None
 
 
