@@ -1,33 +1,29 @@
 """Ban rules: which products the filter hides, and which entry of the ban list hid them.
 
-A :class:`BanList` holds three kinds of entries: words and phrases, searched as whole words in a
-product's text fields, and product ids and SKUs, compared exactly (after stripping whitespace).
+A :class:`BanList` holds three kinds of entries: words and phrases, searched as whole words in
+all their inflected forms in a product's text fields, and product ids and SKUs, compared exactly
+(after stripping whitespace).
 
-Ban terms and product text go through the same tokenization, so they always agree:
+Ban terms and product text are folded the same way (:mod:`pokupai_lib.bans.folding`: Unicode
+normalization, case, ``ё`` = ``е``, default-ignorables dropped, every kind of space and
+punctuation a separator, look-alikes from other scripts resolved by UTS #39 skeletons). A banned
+word stands for the forms of its lexemes (:mod:`pokupai_lib.bans.word_forms`): «бан» bans «баны»,
+not «баня» or «банан». Entries are expanded once, when added (:mod:`pokupai_lib.bans.word_index`),
+so matching a product is set lookups.
 
-1. invisible format characters (soft hyphen, zero-width space/joiners, word joiner, BOM) are
-   dropped, so ``кон\\u00adтрафакт`` is still one word;
-2. NFKC, casefold, NFKC again (casefolding can produce text that is no longer NFKC);
-3. ``ё`` becomes ``е`` (``Ё`` has already casefolded to ``ё``);
-4. combining diacritics that NFKC could not compose onto their letter (Russian stress marks,
-   for instance) are dropped, so ``за́мок`` equals ``замок``;
-5. a word is a maximal run of Unicode letters and digits (``str.isalnum``). Everything else,
-   hyphens, apostrophes and underscores included, separates words: ``Wi-Fi`` is the two words
-   ``wi fi``, so a ban on ``wi-fi`` matches "Wi Fi", "wi/fi" and "WI-FI" but not "wifi".
-
-Matching is hand-written on ``re`` and ``unicodedata`` because multi-pattern libraries
-(Aho-Corasick and the like) match substrings, not whole words, and need a native build.
+Matching is hand-written on ``re`` and sets because multi-pattern libraries (Aho-Corasick and
+the like) match substrings, not whole words in all their forms.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from pokupai_lib.bans.folding import fold, fold_cp1251, folded_words
+from pokupai_lib.bans.word_index import WordIndex, WordRules
 from pokupai_lib.errors import InvalidInputError
 
 __all__ = ["BanKind", "BanList", "BanMatch", "folded_words", "normalize_term",
@@ -37,26 +33,9 @@ BanKind = Literal["word", "product_id", "sku"]
 
 _KINDS: tuple[BanKind, ...] = get_args(BanKind)
 _TEXT_FIELDS = ("name", "description", "brand", "category", "tags", "specifications")
-_WORD_RE = re.compile(r"[^\W_]+")
-_INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]+")
-_DIACRITICS_RE = re.compile(
-    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
-)
 # Joins a product's fields so they are folded in one call; a control character is an NFKC
 # starter, so no composition crosses it, and it is never part of a word.
 _FIELD_SEP = "\x1f"
-
-
-def _fold(text: str) -> str:
-    """Steps 1-4 of the module's tokenization rule."""
-    text = unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", text))
-    text = unicodedata.normalize("NFKC", text.casefold()).replace("ё", "е")
-    return _DIACRITICS_RE.sub("", text)
-
-
-def folded_words(text: str) -> list[str]:
-    """The folded words of ``text``: ``"Ёлка, КРАСОТА!"`` gives ``["елка", "красота"]``."""
-    return _WORD_RE.findall(_fold(text))
 
 
 def normalize_term(text: str) -> str:
@@ -107,12 +86,12 @@ def product_text_fields(product: Mapping[str, Any]) -> Iterator[tuple[str, str]]
 def _text_fields(product: Mapping[str, Any]) -> list[tuple[str, str]]:
     # A list filled by recursion, not nested generators: this runs once per product.
     out: list[tuple[str, str]] = []
-    for field in _TEXT_FIELDS:
-        value = product.get(field)
+    for name in _TEXT_FIELDS:
+        value = product.get(name)
         if isinstance(value, str):
-            out.append((field, value))
+            out.append((name, value))
         elif value is not None:
-            _collect(field, value, out)
+            _collect(name, value, out)
     return out
 
 
@@ -135,40 +114,9 @@ def _collect(label: str, value: object, out: list[tuple[str, str]]) -> None:
 class _Rules:
     """An immutable snapshot of a ban list, shaped for fast matching."""
 
-    words: frozenset[str] = frozenset()
-    phrases: frozenset[tuple[str, ...]] = frozenset()
-    heads: frozenset[str] = frozenset()  # first words of the phrases
-    lengths: tuple[int, ...] = ()  # phrase lengths, longest first
+    words: WordRules = field(default_factory=WordRules)
     product_ids: frozenset[str] = frozenset()
     skus: frozenset[str] = frozenset()
-
-
-def _build_rules(entries: Mapping[BanKind, set[str]]) -> _Rules:
-    words = {term for term in entries["word"] if " " not in term}
-    phrases = {tuple(term.split(" ")) for term in entries["word"] if " " in term}
-    return _Rules(
-        words=frozenset(words),
-        phrases=frozenset(phrases),
-        heads=frozenset(phrase[0] for phrase in phrases),
-        lengths=tuple(sorted({len(phrase) for phrase in phrases}, reverse=True)),
-        product_ids=frozenset(entries["product_id"]),
-        skus=frozenset(entries["sku"]),
-    )
-
-
-def _first_hit(tokens: list[str], rules: _Rules) -> str | None:
-    """The leftmost banned term in ``tokens``; at one position the longest phrase wins."""
-    if rules.words.isdisjoint(tokens) and rules.heads.isdisjoint(tokens):
-        return None
-    for index, token in enumerate(tokens):
-        if token in rules.heads:
-            for length in rules.lengths:
-                gram = tuple(tokens[index : index + length])
-                if len(gram) == length and gram in rules.phrases:
-                    return " ".join(gram)
-        if token in rules.words:
-            return token
-    return None
 
 
 def _exact_value(value: object) -> str | None:
@@ -195,13 +143,15 @@ class BanList:
     """The live set of ban entries; one thread may edit it while others match products.
 
     Copy-on-write: every edit builds a new immutable snapshot under a lock and swaps it in with
-    one assignment, so :meth:`match` reads a consistent snapshot without taking the lock.
+    one assignment, so :meth:`match` reads a consistent snapshot without taking the lock. Adding
+    a word expands it to its forms (a millisecond or so the first time a word is seen).
     """
 
     def __init__(self) -> None:
         """Create an empty ban list."""
         self._lock = threading.Lock()
         self._entries: dict[BanKind, set[str]] = {kind: set() for kind in _KINDS}
+        self._words = WordIndex()
         self._rules = _Rules()
 
     def add(self, term: str, kind: BanKind = "word") -> str:
@@ -221,8 +171,10 @@ class BanList:
         key = _key(term, kind)
         with self._lock:
             if key not in self._entries[kind]:
+                if kind == "word":
+                    self._words.add(key)
                 self._entries[kind].add(key)
-                self._rules = _build_rules(self._entries)
+                self._publish(kind)
         return key
 
     def remove(self, term: str, kind: BanKind = "word") -> bool:
@@ -242,15 +194,29 @@ class BanList:
         with self._lock:
             if key not in self._entries[kind]:
                 return False
+            if kind == "word":
+                self._words.remove(key)
             self._entries[kind].discard(key)
-            self._rules = _build_rules(self._entries)
+            self._publish(kind)
         return True
+
+    def _publish(self, kind: BanKind) -> None:
+        """Swap in a snapshot with the entries of ``kind`` renewed (the lock is held)."""
+        rules = self._rules
+        if kind == "word":
+            rules = _Rules(self._words.snapshot(), rules.product_ids, rules.skus)
+        elif kind == "product_id":
+            rules = _Rules(rules.words, frozenset(self._entries[kind]), rules.skus)
+        else:
+            rules = _Rules(rules.words, rules.product_ids, frozenset(self._entries[kind]))
+        self._rules = rules
 
     def terms(self, kind: BanKind) -> list[str]:
         """Return the normalized entries of one kind, sorted."""
         rules = self._rules
         if kind == "word":
-            return sorted([*rules.words, *(" ".join(phrase) for phrase in rules.phrases)])
+            words = rules.words
+            return sorted([*words.words, *(" ".join(phrase) for phrase in words.phrases)])
         if kind == "product_id":
             return sorted(rules.product_ids)
         if kind == "sku":
@@ -260,7 +226,8 @@ class BanList:
     def __len__(self) -> int:
         """Return the number of entries of all kinds."""
         rules = self._rules
-        return sum(map(len, (rules.words, rules.phrases, rules.product_ids, rules.skus)))
+        return sum(map(len, (rules.words.words, rules.words.phrases, rules.product_ids,
+                             rules.skus)))
 
     def match(self, product: Mapping[str, Any]) -> BanMatch | None:
         """Return the first ban entry that matches ``product``, or ``None`` if none does.
@@ -284,18 +251,19 @@ class BanList:
             value = _exact_value(product.get(kind)) if entries else None
             if value is not None and value in entries:
                 return BanMatch(rule=kind, term=value, field=kind)
-        if not rules.words and not rules.phrases:
+        words = rules.words
+        if not words:
             return None
         fields = _text_fields(product)
         # Fold all fields in one call: most products match nothing and leave here.
-        folded = _fold(_FIELD_SEP.join(text for _, text in fields))
-        if _first_hit(_WORD_RE.findall(folded), rules) is None:
+        folded, encoded = fold_cp1251(_FIELD_SEP.join(text for _, text in fields))
+        if not words.may_hit(folded, encoded):
             return None
         parts = folded.split(_FIELD_SEP)
         if len(parts) != len(fields):  # some field contained the separator itself
-            parts = [_fold(text) for _, text in fields]
+            parts = [fold(text) for _, text in fields]
         for (label, _), part in zip(fields, parts, strict=True):
-            term = _first_hit(_WORD_RE.findall(part), rules)
+            term = words.first_hit(part)
             if term is not None:
                 return BanMatch(rule="word", term=term, field=label)
         return None
