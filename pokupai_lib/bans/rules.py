@@ -1,33 +1,37 @@
 """Ban rules: which products the filter hides, and which entry of the ban list hid them.
 
-A :class:`BanList` holds three kinds of entries: words and phrases, searched as whole words in a
-product's text fields, and product ids and SKUs, compared exactly (after stripping whitespace).
+A :class:`BanList` holds three kinds of entries: words and phrases, searched as whole words in
+all their inflected forms in a product's text fields, and product ids and SKUs, compared exactly
+(after stripping whitespace).
 
-Ban terms and product text go through the same tokenization, so they always agree:
+Ban terms and product text are folded the same way (:mod:`pokupai_lib.bans.folding`: Unicode
+normalization, case, ``ё`` = ``е``, default-ignorables dropped, every kind of space and
+punctuation a separator, look-alikes from other scripts resolved by UTS #39 skeletons). A banned
+word stands for the forms of its lexemes (:mod:`pokupai_lib.bans.word_forms`): «бан» bans «баны»,
+not «баня» or «банан». Entries are expanded once, when added (:mod:`pokupai_lib.bans.word_index`),
+so matching a product is set lookups.
 
-1. invisible format characters (soft hyphen, zero-width space/joiners, word joiner, BOM) are
-   dropped, so ``кон\\u00adтрафакт`` is still one word;
-2. NFKC, casefold, NFKC again (casefolding can produce text that is no longer NFKC);
-3. ``ё`` becomes ``е`` (``Ё`` has already casefolded to ``ё``);
-4. combining diacritics that NFKC could not compose onto their letter (Russian stress marks,
-   for instance) are dropped, so ``за́мок`` equals ``замок``;
-5. a word is a maximal run of Unicode letters and digits (``str.isalnum``). Everything else,
-   hyphens, apostrophes and underscores included, separates words: ``Wi-Fi`` is the two words
-   ``wi fi``, so a ban on ``wi-fi`` matches "Wi Fi", "wi/fi" and "WI-FI" but not "wifi".
-
-Matching is hand-written on ``re`` and ``unicodedata`` because multi-pattern libraries
-(Aho-Corasick and the like) match substrings, not whole words, and need a native build.
+Matching is hand-written on ``re`` and sets because multi-pattern libraries (Aho-Corasick and
+the like) match substrings, not whole words in all their forms.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from pokupai_lib.bans.folding import (
+    fold,
+    fold_cp1251,
+    folded_words,
+    is_mixed_script,
+    may_mix_scripts,
+    skeleton,
+    split_words,
+)
+from pokupai_lib.bans.word_index import WordIndex, WordRules
 from pokupai_lib.errors import InvalidInputError
 
 __all__ = ["BanKind", "BanList", "BanMatch", "folded_words", "match_words", "normalize_term",
@@ -37,26 +41,11 @@ BanKind = Literal["word", "product_id", "sku"]
 
 _KINDS: tuple[BanKind, ...] = get_args(BanKind)
 _TEXT_FIELDS = ("name", "description", "brand", "category", "tags", "specifications")
-_WORD_RE = re.compile(r"[^\W_]+")
-_INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]+")
-_DIACRITICS_RE = re.compile(
-    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
-)
 # Joins a product's fields so they are folded in one call; a control character is an NFKC
 # starter, so no composition crosses it, and it is never part of a word.
 _FIELD_SEP = "\x1f"
-
-
-def _fold(text: str) -> str:
-    """Steps 1-4 of the module's tokenization rule."""
-    text = unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", text))
-    text = unicodedata.normalize("NFKC", text.casefold()).replace("ё", "е")
-    return _DIACRITICS_RE.sub("", text)
-
-
-def folded_words(text: str) -> list[str]:
-    """The folded words of ``text``: ``"Ёлка, КРАСОТА!"`` gives ``["елка", "красота"]``."""
-    return _WORD_RE.findall(_fold(text))
+# Marks the skeleton of a mixed-script word among a product's words (never part of a word).
+_SKELETON = "\x00"
 
 
 def normalize_term(text: str) -> str:
@@ -79,9 +68,16 @@ def normalize_term(text: str) -> str:
 
 
 def match_words(product: Mapping[str, Any]) -> tuple[str, ...]:
-    """The distinct folded words of ``product``'s text fields, sorted: what word bans see."""
-    folded = _fold(_FIELD_SEP.join(text for _, text in _text_fields(product)))
-    return tuple(sorted(set(_WORD_RE.findall(folded))))
+    """What word bans see of ``product``, kept to find what a later entry hits: the distinct
+    folded words of its text fields, and the marked skeletons of its mixed-script ones."""
+    return _words_of(*fold_cp1251(_FIELD_SEP.join(text for _, text in _text_fields(product))))
+
+
+def _words_of(folded: str, encoded: bytes) -> tuple[str, ...]:
+    words = set(split_words(folded))
+    if may_mix_scripts(encoded):
+        words |= {_SKELETON + skeleton(w) for w in words if is_mixed_script(w)}
+    return tuple(sorted(words))
 
 
 @dataclass(frozen=True)
@@ -113,12 +109,12 @@ def product_text_fields(product: Mapping[str, Any]) -> Iterator[tuple[str, str]]
 def _text_fields(product: Mapping[str, Any]) -> list[tuple[str, str]]:
     # A list filled by recursion, not nested generators: this runs once per product.
     out: list[tuple[str, str]] = []
-    for field in _TEXT_FIELDS:
-        value = product.get(field)
+    for name in _TEXT_FIELDS:
+        value = product.get(name)
         if isinstance(value, str):
-            out.append((field, value))
+            out.append((name, value))
         elif value is not None:
-            _collect(field, value, out)
+            _collect(name, value, out)
     return out
 
 
@@ -141,52 +137,9 @@ def _collect(label: str, value: object, out: list[tuple[str, str]]) -> None:
 class _Rules:
     """An immutable snapshot of a ban list, shaped for fast matching."""
 
-    words: frozenset[str] = frozenset()
-    phrases: frozenset[tuple[str, ...]] = frozenset()
-    heads: frozenset[str] = frozenset()  # first words of the phrases
-    lengths: tuple[int, ...] = ()  # phrase lengths, longest first
+    words: WordRules = field(default_factory=WordRules)
     product_ids: frozenset[str] = frozenset()
     skus: frozenset[str] = frozenset()
-
-
-def _build_rules(entries: Mapping[BanKind, set[str]]) -> _Rules:
-    words = {term for term in entries["word"] if " " not in term}
-    phrases = {tuple(term.split(" ")) for term in entries["word"] if " " in term}
-    return _Rules(
-        words=frozenset(words),
-        phrases=frozenset(phrases),
-        heads=frozenset(phrase[0] for phrase in phrases),
-        lengths=tuple(sorted({len(phrase) for phrase in phrases}, reverse=True)),
-        product_ids=frozenset(entries["product_id"]),
-        skus=frozenset(entries["sku"]),
-    )
-
-
-def _first_hit(tokens: list[str], rules: _Rules) -> str | None:
-    """The leftmost banned term in ``tokens``; at one position the longest phrase wins."""
-    if rules.words.isdisjoint(tokens) and rules.heads.isdisjoint(tokens):
-        return None
-    for index, token in enumerate(tokens):
-        if token in rules.heads:
-            for length in rules.lengths:
-                gram = tuple(tokens[index : index + length])
-                if len(gram) == length and gram in rules.phrases:
-                    return " ".join(gram)
-        if token in rules.words:
-            return token
-    return None
-
-
-def _all_hits(tokens: list[str], rules: _Rules) -> list[str]:
-    """Every banned term in ``tokens``, in order of position."""
-    hits = []
-    for index, token in enumerate(tokens):
-        if token in rules.heads:
-            hits += [" ".join(tokens[index : index + length]) for length in rules.lengths
-                     if tuple(tokens[index : index + length]) in rules.phrases]
-        if token in rules.words:
-            hits.append(token)
-    return hits
 
 
 def _exact_value(value: object) -> str | None:
@@ -213,13 +166,15 @@ class BanList:
     """The live set of ban entries; one thread may edit it while others match products.
 
     Copy-on-write: every edit builds a new immutable snapshot under a lock and swaps it in with
-    one assignment, so :meth:`match` reads a consistent snapshot without taking the lock.
+    one assignment, so :meth:`match` reads a consistent snapshot without taking the lock. Adding
+    a word expands it to its forms (a millisecond or so the first time a word is seen).
     """
 
     def __init__(self) -> None:
         """Create an empty ban list."""
         self._lock = threading.Lock()
         self._entries: dict[BanKind, set[str]] = {kind: set() for kind in _KINDS}
+        self._words = WordIndex()
         self._rules = _Rules()
         self.generation = 0  # bumped by every change, so followers notice one cheaply
 
@@ -240,8 +195,10 @@ class BanList:
         key = _key(term, kind)
         with self._lock:
             if key not in self._entries[kind]:
+                if kind == "word":
+                    self._words.add(key)
                 self._entries[kind].add(key)
-                self._rules = _build_rules(self._entries)
+                self._publish(kind)
                 self.generation += 1
         return key
 
@@ -262,8 +219,10 @@ class BanList:
         with self._lock:
             if key not in self._entries[kind]:
                 return False
+            if kind == "word":
+                self._words.remove(key)
             self._entries[kind].discard(key)
-            self._rules = _build_rules(self._entries)
+            self._publish(kind)
             self.generation += 1
         return True
 
@@ -275,16 +234,35 @@ class BanList:
 
     def could_match(self, product_id: str, sku: str | None, words: tuple[str, ...]) -> bool:
         """Whether some entry may match a product with these id, SKU and :func:`match_words`;
-        False is certain, True is only worth a full :meth:`match`."""
+        False is certain, True is only worth a full :meth:`matches`. Meant for a small list
+        (the entries just added) probed against many products."""
         rules = self._rules
-        return (product_id in rules.product_ids or (sku is not None and sku in rules.skus)
-                or not rules.words.isdisjoint(words) or not rules.heads.isdisjoint(words))
+        if product_id in rules.product_ids or (sku is not None and sku in rules.skus):
+            return True
+        index = rules.words
+        if not index.triggers.isdisjoint(words):
+            return True
+        return bool(index.skeleton_triggers) and any(
+            word.startswith(_SKELETON) and word[1:] in index.skeleton_triggers
+            for word in words)
+
+    def _publish(self, kind: BanKind) -> None:
+        """Swap in a snapshot with the entries of ``kind`` renewed (the lock is held)."""
+        rules = self._rules
+        if kind == "word":
+            rules = _Rules(self._words.snapshot(), rules.product_ids, rules.skus)
+        elif kind == "product_id":
+            rules = _Rules(rules.words, frozenset(self._entries[kind]), rules.skus)
+        else:
+            rules = _Rules(rules.words, rules.product_ids, frozenset(self._entries[kind]))
+        self._rules = rules
 
     def terms(self, kind: BanKind) -> list[str]:
         """Return the normalized entries of one kind, sorted."""
         rules = self._rules
         if kind == "word":
-            return sorted([*rules.words, *(" ".join(phrase) for phrase in rules.phrases)])
+            words = rules.words
+            return sorted([*words.words, *(" ".join(phrase) for phrase in words.phrases)])
         if kind == "product_id":
             return sorted(rules.product_ids)
         if kind == "sku":
@@ -294,7 +272,8 @@ class BanList:
     def __len__(self) -> int:
         """Return the number of entries of all kinds."""
         rules = self._rules
-        return sum(map(len, (rules.words, rules.phrases, rules.product_ids, rules.skus)))
+        return sum(map(len, (rules.words.words, rules.words.phrases, rules.product_ids,
+                             rules.skus)))
 
     def match(self, product: Mapping[str, Any]) -> BanMatch | None:
         """Return the first ban entry that matches ``product``, or ``None`` if none does.
@@ -318,18 +297,19 @@ class BanList:
             value = _exact_value(product.get(kind)) if entries else None
             if value is not None and value in entries:
                 return BanMatch(rule=kind, term=value, field=kind)
-        if not rules.words and not rules.phrases:
+        words = rules.words
+        if not words:
             return None
         fields = _text_fields(product)
         # Fold all fields in one call: most products match nothing and leave here.
-        folded = _fold(_FIELD_SEP.join(text for _, text in fields))
-        if _first_hit(_WORD_RE.findall(folded), rules) is None:
+        folded, encoded = fold_cp1251(_FIELD_SEP.join(text for _, text in fields))
+        if not words.may_hit(folded, encoded):
             return None
         parts = folded.split(_FIELD_SEP)
         if len(parts) != len(fields):  # some field contained the separator itself
-            parts = [_fold(text) for _, text in fields]
+            parts = [fold(text) for _, text in fields]
         for (label, _), part in zip(fields, parts, strict=True):
-            term = _first_hit(_WORD_RE.findall(part), rules)
+            term = words.first_hit(part)
             if term is not None:
                 return BanMatch(rule="word", term=term, field=label)
         return None
@@ -339,30 +319,29 @@ class BanList:
         """:meth:`matches` and :func:`match_words` of ``product`` from one folding of its text
         (the filter needs both for every product)."""
         rules = self._rules
-        folded = _fold(_FIELD_SEP.join(text for _, text in _text_fields(product)))
-        tokens = _WORD_RE.findall(folded)
-        words = tuple(sorted(set(tokens)))
-        exact_hit = ((rules.product_ids or rules.skus)
-                     and self.could_match(str(_exact_value(product.get("product_id"))),
-                                          _exact_value(product.get("sku")), ()))
-        if not exact_hit and _first_hit(tokens, rules) is None:
+        folded, encoded = fold_cp1251(_FIELD_SEP.join(t for _, t in _text_fields(product)))
+        words = _words_of(folded, encoded)
+        exact_hit = any(
+            value is not None and value in entries
+            for value, entries in ((_exact_value(product.get("product_id")), rules.product_ids),
+                                   (_exact_value(product.get("sku")), rules.skus)))
+        if not exact_hit and not (rules.words and rules.words.may_hit(folded, encoded)):
             return (), words
         return self.matches(product), words
 
     def matches(self, product: Mapping[str, Any]) -> tuple[BanMatch, ...]:
-        """Every entry that matches ``product`` (each once, at its first field), in
+        """Every entry that matches ``product``, each once at the first field it hits, in
         :meth:`match` order; empty when the product may be shown."""
-        first = self.match(product)
-        if first is None:
-            return ()
         rules = self._rules
-        found = {first.term: first}
-        for kind in ("product_id", "sku"):
+        found: dict[str, BanMatch] = {}
+        exact: tuple[tuple[BanKind, frozenset[str]], ...] = (
+            ("product_id", rules.product_ids), ("sku", rules.skus))
+        for kind, entries in exact:
             value = _exact_value(product.get(kind))
-            if value is not None and value in (rules.product_ids if kind == "product_id"
-                                               else rules.skus):
+            if value is not None and value in entries:
                 found.setdefault(value, BanMatch(rule=kind, term=value, field=kind))
-        for label, text in _text_fields(product):
-            for term in _all_hits(_WORD_RE.findall(_fold(text)), rules):
-                found.setdefault(term, BanMatch(rule="word", term=term, field=label))
+        if rules.words:
+            for label, text in _text_fields(product):
+                for term in rules.words.all_hits(fold(text)):
+                    found.setdefault(term, BanMatch(rule="word", term=term, field=label))
         return tuple(found.values())

@@ -15,6 +15,7 @@ from pokupai_lib.bans.rules import (
     normalize_term,
     product_text_fields,
 )
+from pokupai_lib.bans.word_forms import word_forms
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -89,6 +90,8 @@ def test_fullwidth_letters_are_nfkc_normalized() -> None:
 
 def test_invisible_characters_and_stress_marks_do_not_split_words() -> None:
     assert bans_of("контрафакт").match(named("кон\u00adтра\u200bфакт")) is not None
+    # Bidi marks and variation selectors split words before issue 12; all ignorables go now.
+    assert bans_of("контрафакт").match(named("кон\u200eтра\ufe0fфакт\u2066")) is not None
     assert bans_of("замок").match(named("за\u0301мок")) is not None
     assert normalize_term("е\u0308ж") == "еж"  # decomposed ё
 
@@ -350,6 +353,9 @@ def test_a_longer_word_containing_the_ban_does_not_match(
 ) -> None:
     assume(prefix or suffix)
     assume(normalize_term(word) != "товар")
+    # A longer word can be one of the banned word's forms («я» and «меня»): then it is banned.
+    longer = normalize_term(f"{prefix}{word}{suffix}")
+    assume(longer not in word_forms(normalize_term(word)))
     assert bans_of(word).match(named(f"Товар {prefix}{word}{suffix}!")) is None
 
 
@@ -390,17 +396,18 @@ def test_matching_is_invariant_under_casefold_of_the_product(
     assert bans.match(product) == bans.match(folded)
 
 
-VOCAB = ["кот", "кит", "Кёт", "dog", "собака"]
+VOCAB = ["кот", "кота", "коты", "кит", "Кёт", "dog", "собака", "собаки"]
 
 
 def reference_hit(terms: list[str], text: str) -> set[str]:
-    """Every ban term whose words occur consecutively in ``text``: the obvious slow way."""
+    """Every ban term whose words occur consecutively in ``text``, each in one of its forms:
+    the obvious slow way."""
     tokens = normalize_term(text).split(" ")
     hits = set()
     for term in terms:
         wanted = term.split(" ")
         for start in range(len(tokens) - len(wanted) + 1):
-            if tokens[start : start + len(wanted)] == wanted:
+            if all(tokens[start + k] in word_forms(word) for k, word in enumerate(wanted)):
                 hits.add(term)
     return hits
 

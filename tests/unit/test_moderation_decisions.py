@@ -134,3 +134,27 @@ def test_product_id_and_sku_bans_reach_live_products_too() -> None:
 
 def test_rejudging_a_delisted_product_changes_nothing() -> None:
     assert rejudge(b"1", Moderation("delisted", "t0"), BanList(), "t1") is None
+
+
+def test_a_new_ban_withdraws_live_word_forms_and_look_alikes_but_not_other_words() -> None:
+    state = _state(**{"1": "Подделки часов", "2": "Часы кoнтрафакт", "3": "Контрафактный",
+                      "4": "Баня", "5": "Часы"})
+    bans = BanList()
+    bans.add("подделка")
+    bans.add("контрафакт")
+    bans.add("бан")
+    assert _changes(state, bans, applied=BanList()) == {"1": "tombstone", "2": "tombstone"}
+
+
+def test_every_blocking_entry_is_named_each_once_at_its_first_field() -> None:
+    bans = BanList()
+    for word in ("бан", "поддельный товар", "подделка"):
+        bans.add(word)
+    bans.add("X-1", "sku")
+    product = {"product_id": "1", "sku": "X-1", "name": "Баны и поддельного товара",
+               "description": "подделки, баны"}
+    assert [(m.rule, m.term, m.field) for m in bans.matches(product)] == [
+        ("sku", "X-1", "sku"), ("word", "бан", "name"), ("word", "поддельный товар", "name"),
+        ("word", "подделка", "description")]
+    assert bans.assess(product)[0] == bans.matches(product)
+    assert bans.assess({"product_id": "2", "name": "Банан"})[0] == ()
