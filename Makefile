@@ -58,10 +58,10 @@ jupyter: bootstrap  ## JupyterLab on 127.0.0.1 over the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser \
 		--KernelManager.transport=ipc $(if $(filter 0,$(shell id -u)),--allow-root)
 
-bench: bootstrap  ## measure startup, throughput, freshness, search and recommendation latency, alert delay, the whole platform under load into bench/results.md
+bench: bootstrap  ## measure startup, throughput, freshness, search and recommendation latency, alert delay, the whole platform under load, moderation into bench/results.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || \
 		{ echo "wrk is needed for the search load test: apt-get install wrk"; exit 1; }
 	cd bench && ../$(BIN)/python cluster_startup.py && ../$(BIN)/python pipeline_throughput.py \
 		&& ../$(BIN)/python search_latency.py && ../$(BIN)/python search_open_loop.py && ../$(BIN)/python recommendations_alerting.py \
 		&& ../$(BIN)/python filter_faults.py && ../$(BIN)/python service_memory.py \
-		&& ../$(BIN)/python end_to_end.py
+		&& ../$(BIN)/python end_to_end.py && ../$(BIN)/python moderation.py

@@ -232,12 +232,14 @@ class BanList:
             return frozenset((kind, term) for kind, terms in self._entries.items()
                              for term in terms)
 
-    def could_match(self, product_id: str, sku: str | None, words: tuple[str, ...]) -> bool:
-        """Whether some entry may match a product with these id, SKU and :func:`match_words`;
-        False is certain, True is only worth a full :meth:`matches`. Meant for a small list
-        (the entries just added) probed against many products."""
+    def could_match(self, key: bytes, sku: str | None, words: tuple[str, ...]) -> bool:
+        """Whether some entry may match a product with this key (its id, as bytes), SKU and
+        :func:`match_words`; False is certain, True is only worth a full :meth:`matches`.
+        Meant for a small list (the entries just added) probed against many products."""
         rules = self._rules
-        if product_id in rules.product_ids or (sku is not None and sku in rules.skus):
+        if rules.product_ids and key.decode("utf-8", "replace") in rules.product_ids:
+            return True
+        if sku is not None and sku in rules.skus:
             return True
         index = rules.words
         if not index.triggers.isdisjoint(words):

@@ -8,7 +8,6 @@ from .catalog import generate_products as generate_products
 from .catalog import write_shop_files as write_shop_files
 from .checks import dead_letters as dead_letters
 from .checks import filter_stats as filter_stats
-from .checks import live_ban_demo as live_ban_demo
 from .checks import prepare_shop_files as prepare_shop_files
 from .checks import products_matching_bans as products_matching_bans
 from .checks import republish as republish
@@ -18,6 +17,8 @@ from .checks import wait_for_filter as wait_for_filter
 from .fault_scenario import POISON_KINDS as POISON_KINDS
 from .fault_scenario import FaultRecords as FaultRecords
 from .fault_scenario import run_fault_scenario as run_fault_scenario
+from .moderation_demo import evasion_demo as evasion_demo
+from .moderation_demo import moderation_demo as moderation_demo
 from .outage_checks import filter_across as filter_across
 from .outage_checks import kill_filter_worker as kill_filter_worker
 from .outage_checks import primary_outage as primary_outage

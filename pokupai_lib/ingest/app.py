@@ -108,6 +108,7 @@ class FilterLoop:
         self.stop = threading.Event()
         self.bans = BanList()
         self.state = ModerationState()
+        stats.products = self.state.counts
         # The ban entries the state was last brought in line with (None: not yet, at start).
         self.applied: frozenset[tuple[BanKind, str]] | None = None
         self._applied_generation = -1

@@ -14,7 +14,6 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import Schema
 
-from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.bans.rules import BanList
 from pokupai_lib.bans.topic import BanTopic
 from pokupai_lib.config import LabConfig
@@ -33,7 +32,6 @@ __all__ = [
     "committed_offsets",
     "dead_letters",
     "filter_stats",
-    "live_ban_demo",
     "prepare_shop_files",
     "products_matching_bans",
     "republish",
@@ -216,30 +214,3 @@ def republish(cfg: LabConfig, product: dict[str, Any]) -> None:
     result = publish_files(cfg, write_shop_files([product], directory), progress=False)
     if result.sent != 1:
         raise LabError(f"republishing {product['product_id']} failed: {result.problems}")
-
-
-def live_ban_demo(cfg: LabConfig, catalog: Catalog, api: BanApiClient) -> pd.DataFrame:
-    """Ban a word of an allowed product live, re-publish it, watch it leave ``shop-clear``.
-
-    Then lift the ban and re-publish once more, so the platform ends as it began. ``api``
-    must carry the moderator token (``BanApiClient(cfg)`` does).
-    Returns one row per step.
-
-    Raises:
-        httpx.HTTPStatusError: the API refused the ban or its removal.
-    """
-    product = next(p for p in catalog.products if p["product_id"] not in catalog.banned_ids)
-    word, pid = product["brand"], product["product_id"]
-
-    def republished(step: str) -> dict[str, Any]:
-        wait_for_filter_bans(cfg)
-        republish(cfg, product)
-        wait_for_filter(cfg)
-        return {"step": step, "in shop-clear": pid in shop_clear_products(cfg)}
-
-    steps = [{"step": "before", "in shop-clear": pid in shop_clear_products(cfg)}]
-    api.add(word).raise_for_status()  # a 401 or 403 (no moderator token) must not pass unseen
-    steps.append(republished(f"banned {word!r}, re-published"))
-    api.remove(word).raise_for_status()
-    steps.append(republished(f"ban on {word!r} lifted, re-published"))
-    return pd.DataFrame(steps).assign(product_id=pid)

@@ -93,8 +93,7 @@ def decisions_for_ban_changes(state: ModerationState, bans: BanList,
     for key, moderation in state.items():
         if moderation.status == "delisted":
             continue
-        hit = bool(added) and probe.could_match(key.decode("utf-8", "replace"),
-                                                moderation.sku, moderation.words)
+        hit = bool(added) and probe.could_match(key, moderation.sku, moderation.words)
         lifted = moderation.status == "blocked" and any(
             (b.rule, b.term) not in current for b in moderation.blocked_by)
         if hit or lifted:

@@ -128,6 +128,16 @@ class ModerationState:
     def __init__(self) -> None:
         """Create an empty state."""
         self._products: dict[bytes, Moderation] = {}
+        self._counts: Counter[str] = Counter()
+
+    def _put(self, key: bytes, moderation: Moderation | None) -> None:
+        old = self._products.pop(key, None) if moderation is None else \
+            self._products.get(key)
+        if old is not None:
+            self._counts[old.status] -= 1
+        if moderation is not None:
+            self._products[key] = moderation
+            self._counts[moderation.status] += 1
 
     def get(self, key: bytes) -> Moderation | None:
         """The decision on ``key``, or None for a product never judged."""
@@ -136,7 +146,7 @@ class ModerationState:
     def apply(self, changes: Mapping[bytes, Moderation]) -> None:
         """Take in decisions once the transaction that wrote them has committed."""
         for key, moderation in changes.items():
-            self._products[key] = _compact(moderation)
+            self._put(key, _compact(moderation))
 
     def load(self, records: Iterable[tuple[bytes, Moderation | ValueError | None]]
              ) -> list[str]:
@@ -144,21 +154,19 @@ class ModerationState:
         :func:`decode_record`); returns the problems met."""
         problems = []
         for key, moderation in records:
-            if moderation is None:
-                self._products.pop(key, None)
-            elif isinstance(moderation, ValueError):
+            if isinstance(moderation, ValueError):
                 problems.append(f"{key!r}: {moderation}")
             else:
-                self._products[key] = moderation
+                self._put(key, moderation)
         return problems
 
     def items(self) -> Iterator[tuple[bytes, Moderation]]:
         """Every (key, decision); a snapshot, safe while the state changes."""
         return iter(list(self._products.items()))
 
-    def counts(self) -> Counter[str]:
+    def counts(self) -> dict[str, int]:
         """Products per status."""
-        return Counter(m.status for m in self._products.values())
+        return {status: n for status, n in self._counts.items() if n}
 
     def __len__(self) -> int:
         """Return the number of products judged."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter as Tally
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -51,6 +52,7 @@ class FilterStats:
         self._recoveries: Tally[str] = Tally()
         self._gauges: dict[str, int] = {"lag": 0, "ban_entries": 0, "ban_changes_pending": 0}
         self.ready = False
+        self.products: Callable[[], dict[str, int]] = dict  # products per moderation status
 
     def record_processed(self, count: int = 1) -> None:
         self.processed.inc(count)
@@ -123,5 +125,6 @@ class FilterStats:
             "lag": gauges["lag"],
             "ban_entries": gauges["ban_entries"],
             "ban_changes_pending": bool(gauges["ban_changes_pending"]),
+            "products": self.products(),
             "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},
         }

@@ -158,3 +158,13 @@ def test_every_blocking_entry_is_named_each_once_at_its_first_field() -> None:
         ("word", "подделка", "description")]
     assert bans.assess(product)[0] == bans.matches(product)
     assert bans.assess({"product_id": "2", "name": "Банан"})[0] == ()
+
+
+def test_the_state_counts_products_per_status_as_they_change() -> None:
+    state = _state(**{"1": "Часы", "2": "Подделка"})
+    bans = BanList()
+    bans.add("подделка")
+    _changes(state, bans, applied=None)
+    state.load([decode_record(b"3", encode_moderation("3", Moderation("delisted", "t0"))),
+                decode_record(b"1", None)])
+    assert state.counts() == {"blocked": 1, "delisted": 1}
