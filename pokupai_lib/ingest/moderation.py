@@ -82,19 +82,20 @@ _VERSION_KEY = b',"version":'
 def decode_moderation(value: bytes) -> Moderation:
     """A ``shop-moderation`` value back into a decision; ValueError when it is not one."""
     try:
-        raw = orjson.loads(value)
+        # The version's own bytes are cut out rather than parsed with the rest and dumped
+        # again; the first such key is ours (encode_moderation writes it after fields whose
+        # quotes JSON escapes).
+        cut = value.find(_VERSION_KEY)
+        raw = orjson.loads(value if cut < 0 else value[:cut] + b"}")
         status = raw["status"]
         if status not in ("live", "blocked", "delisted"):
             raise ValueError(f"unknown status {status!r}")
         blocked_by = tuple(BanMatch(rule=b["rule"], term=b["term"], field=b["field"])
                            for b in raw.get("blocked_by") or ())
-        if raw.get("version") is None:
+        version = None if cut < 0 else value[cut + len(_VERSION_KEY):value.rindex(b"}")]
+        if version is None or version == b"null":
             return Moderation(status, raw["since"], None, blocked_by)
-        # The version's own bytes, cut out rather than dumped again: the first such key is
-        # ours (encode_moderation writes it after fields whose quotes JSON escapes).
-        start = value.index(_VERSION_KEY) + len(_VERSION_KEY)
-        return Moderation.of_version(status, raw["since"], value[start:value.rindex(b"}")],
-                                     blocked_by)
+        return Moderation.of_version(status, raw["since"], version, blocked_by)
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"not a moderation record: {exc}") from exc
 
