@@ -1,6 +1,6 @@
-"""Moderation as a user sees it, for notebook 06: a ban withdraws a live product from
-``shop-clear``, the index and search; lifting it brings the product back; a disguised word is
-caught; and the ban API says why a product is hidden.
+"""Moderation as a user sees it, for notebooks 06 and 08: a ban withdraws a live product from
+``shop-clear`` (and, once they run, from the index and search); lifting it brings the product
+back; a disguised word is caught; and the ban API says why a product is hidden.
 
 Both demos use their own product and word, and end as they began (the ban lifted), so the
 notebook can be run again.
@@ -52,41 +52,49 @@ def _found_by_search(cfg: LabConfig, product_id: str, word: str) -> bool:
     return any(p.get("product_id") == product_id for p in products)
 
 
-def _where(cfg: LabConfig, step: str, product_id: str, word: str, shown: bool) -> dict[str, Any]:
-    """Wait until the index agrees with ``shown`` (the mirror and the sink take a moment),
-    then say where the product is."""
-    wait_until(lambda: _indexed(cfg, product_id), until=lambda indexed: indexed == shown,
-               timeout_s=cfg.timeouts.catch_up_s, every_s=0.5,
-               what=f"{product_id} to be {'in' if shown else 'gone from'} the index")
-    return {"step": step, "status": ask_why(cfg, product_id)["status"],
-            "in shop-clear": product_id in shop_clear_products(cfg),
-            "in the index": _indexed(cfg, product_id),
-            "found by search": _found_by_search(cfg, product_id, word)}
+def _where(cfg: LabConfig, step: str, product_id: str, word: str, shown: bool,
+           downstream: bool) -> dict[str, Any]:
+    """Where the product is after ``step``; with ``downstream``, first wait until the index
+    agrees with ``shown`` (the mirror and the sink take a moment) and look there too."""
+    row = {"step": step, "status": ask_why(cfg, product_id)["status"],
+           "in shop-clear": product_id in shop_clear_products(cfg)}
+    if downstream:
+        wait_until(lambda: _indexed(cfg, product_id), until=lambda indexed: indexed == shown,
+                   timeout_s=cfg.timeouts.catch_up_s, every_s=0.5,
+                   what=f"{product_id} to be {'in' if shown else 'gone from'} the index")
+        row |= {"in the index": _indexed(cfg, product_id),
+                "found by search": _found_by_search(cfg, product_id, word)}
+    return row
 
 
-def moderation_demo(cfg: LabConfig, api: BanApiClient) -> tuple[pd.DataFrame, dict[str, Any]]:
+def moderation_demo(cfg: LabConfig, api: BanApiClient, downstream: bool = False
+                    ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Publish a product, ban a word of its name, lift the ban; the product's place after
     each step, and the ban API's "why" answer while it was banned.
 
-    ``api`` must carry the moderator token (``BanApiClient(cfg)`` does); a refused write
-    raises httpx.HTTPStatusError.
+    Args:
+        cfg: the lab configuration.
+        api: must carry the moderator token (``BanApiClient(cfg)`` does); a refused write
+            raises httpx.HTTPStatusError.
+        downstream: also follow the product into the index and search (they run from
+            notebook 08 on).
     """
     republish(cfg, _demo_product(DEMO_PRODUCT_ID, f"Часы {DEMO_WORD.capitalize()}"))
     wait_for_filter(cfg)
-    steps = [_where(cfg, "published", DEMO_PRODUCT_ID, DEMO_WORD, shown=True)]
+    steps = [_where(cfg, "published", DEMO_PRODUCT_ID, DEMO_WORD, True, downstream)]
     api.add(DEMO_WORD).raise_for_status()
     try:
         wait_for_filter_bans(cfg)
         wait_for_filter(cfg)
-        steps.append(_where(cfg, f"banned {DEMO_WORD!r}", DEMO_PRODUCT_ID, DEMO_WORD,
-                            shown=False))
+        steps.append(_where(cfg, f"banned {DEMO_WORD!r}", DEMO_PRODUCT_ID, DEMO_WORD, False,
+                            downstream))
         why = ask_why(cfg, DEMO_PRODUCT_ID)
     finally:
         api.remove(DEMO_WORD).raise_for_status()
     wait_for_filter_bans(cfg)
     wait_for_filter(cfg)
-    steps.append(_where(cfg, f"ban on {DEMO_WORD!r} lifted", DEMO_PRODUCT_ID, DEMO_WORD,
-                        shown=True))
+    steps.append(_where(cfg, f"ban on {DEMO_WORD!r} lifted", DEMO_PRODUCT_ID, DEMO_WORD, True,
+                        downstream))
     return pd.DataFrame(steps), why
 
 
