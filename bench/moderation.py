@@ -56,11 +56,13 @@ from pokupai_lib.kafka.acls import (
 from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
 from pokupai_lib.kafka.topics import ensure_topics
+from pokupai_lib.mirroring.checks import wait_for_mirror
 from pokupai_lib.runtime.services import FILTER, start_filter
 from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.schema.registration import product_subject, register_product_schema
 from pokupai_lib.schema.registry import registry_client
+from pokupai_lib.search.indexing import wait_for_index
 
 _LETTERS = "абвгдежзик"
 
@@ -80,6 +82,8 @@ def ensure_live(cfg: LabConfig, live: int) -> int:
                                              first_id=50_000_000)
         publish_files(cfg, paths, progress=False)
         wait_for_filter(cfg, timeout_s=1800)
+        wait_for_mirror(cfg, timeout_s=1800)
+        wait_for_index(cfg, timeout_s=1800)
     return int(filter_stats(cfg)["products"].get("live", 0))
 
 

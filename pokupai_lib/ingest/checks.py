@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,11 +113,15 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
     admin = admin_client(cfg)
 
     def progress() -> _FilterProgress:
-        stats = filter_stats(cfg)
+        read_at = time.time()
         committed = committed_offsets(admin, cfg)
         uncommitted = {p: end - max(committed.get(p, -1), 0) for p, end in target.items()
                        if end > 0 and committed.get(p, -1) < end}
-        return _FilterProgress(bool(stats["ready"]), int(stats["lag"]), uncommitted,
+        stats = filter_stats(cfg)
+        # Gauges refreshed after the offsets were read: the loop refreshes between batches,
+        # so the batch that committed them has also reached the filter's state by then.
+        fresh = float(stats.get("refreshed_at", 0)) > read_at
+        return _FilterProgress(bool(stats["ready"]) and fresh, int(stats["lag"]), uncommitted,
                                bool(stats.get("ban_changes_pending")), stats)
 
     caught_up = wait_until(progress, until=lambda state: state.caught_up, timeout_s=timeout_s,

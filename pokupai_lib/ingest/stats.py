@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter as Tally
 from collections import deque
 from collections.abc import Callable
@@ -52,6 +53,7 @@ class FilterStats:
         self._recoveries: Tally[str] = Tally()
         self._gauges: dict[str, int] = {"lag": 0, "ban_entries": 0, "ban_changes_pending": 0}
         self.ready = False
+        self.refreshed_at = 0.0  # wall-clock time of the last gauge refresh
         self.products: Callable[[], dict[str, int]] = dict  # products per moderation status
 
     def record_processed(self, count: int = 1) -> None:
@@ -72,6 +74,7 @@ class FilterStats:
         with self._lock:
             self._gauges = {"lag": lag, "ban_entries": ban_entries,
                             "ban_changes_pending": int(ban_changes_pending)}
+            self.refreshed_at = time.time()
 
     def record_banned(self, rule: str, term: str) -> None:
         self.banned.labels(rule).inc()
@@ -126,5 +129,6 @@ class FilterStats:
             "ban_entries": gauges["ban_entries"],
             "ban_changes_pending": bool(gauges["ban_changes_pending"]),
             "products": self.products(),
+            "refreshed_at": self.refreshed_at,
             "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},
         }
