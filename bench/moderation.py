@@ -78,9 +78,11 @@ def ensure_live(cfg: LabConfig, live: int) -> int:
     """Publish products until the filter's state holds ``live`` live ones; return the count."""
     have = int(filter_stats(cfg)["products"].get("live", 0))
     if have < live:
-        _catalog, paths = prepare_shop_files(cfg, live - have, seed=1212, with_bad_lines=False,
-                                             first_id=50_000_000)
-        publish_files(cfg, paths, progress=False)
+        catalog = generate_catalog(live - have, seed=have, banned_share=0.0,
+                                   first_id=50_000_000 + have)
+        publish_files(cfg, write_shop_files(catalog.products,
+                                            cfg.paths.state / "shops" / f"bench-live-{have}"),
+                      progress=False)
         wait_for_filter(cfg, timeout_s=1800)
         wait_for_mirror(cfg, timeout_s=1800)
         wait_for_index(cfg, timeout_s=1800)
