@@ -69,7 +69,8 @@ def normalize_term(text: str) -> str:
 
 def match_words(product: Mapping[str, Any]) -> tuple[str, ...]:
     """What word bans see of ``product``, kept to find what a later entry hits: the distinct
-    folded words of its text fields, and the marked skeletons of its mixed-script ones."""
+    folded words of its text fields, and the marked skeletons of its mixed-script ones (in no
+    particular order)."""
     return _words_of(*fold_cp1251(_FIELD_SEP.join(text for _, text in _text_fields(product))))
 
 
@@ -77,7 +78,7 @@ def _words_of(folded: str, encoded: bytes) -> tuple[str, ...]:
     words = set(split_words(folded))
     if may_mix_scripts(encoded):
         words |= {_SKELETON + skeleton(w) for w in words if is_mixed_script(w)}
-    return tuple(sorted(words))
+    return tuple(words)
 
 
 @dataclass(frozen=True)
@@ -322,12 +323,12 @@ class BanList:
         (the filter needs both for every product)."""
         rules = self._rules
         folded, encoded = fold_cp1251(_FIELD_SEP.join(t for _, t in _text_fields(product)))
-        words = _words_of(folded, encoded)
-        exact_hit = any(
+        words = _words_of(folded, encoded)  # one split serves both (it was a third of this)
+        exact_hit = (rules.product_ids or rules.skus) and any(
             value is not None and value in entries
             for value, entries in ((_exact_value(product.get("product_id")), rules.product_ids),
                                    (_exact_value(product.get("sku")), rules.skus)))
-        if not exact_hit and not (rules.words and rules.words.may_hit(folded, encoded)):
+        if not exact_hit and not (rules.words and rules.words.may_hit_words(words, encoded)):
             return (), words
         return self.matches(product), words
 

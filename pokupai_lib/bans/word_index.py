@@ -13,7 +13,7 @@ their combinations of forms, which could be many.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -60,7 +60,11 @@ class WordRules:
         """
         return self._may_hit(split_words(folded), encoded)
 
-    def _may_hit(self, tokens: list[str], encoded: bytes) -> bool:
+    def may_hit_words(self, words: Collection[str], encoded: bytes) -> bool:
+        """:meth:`may_hit` for text already split into words (any order, repeats or not)."""
+        return self._may_hit(words, encoded)
+
+    def _may_hit(self, tokens: Collection[str], encoded: bytes) -> bool:
         if not self.triggers.isdisjoint(tokens):
             return True
         if not self.skeleton_triggers or not may_mix_scripts(encoded):
