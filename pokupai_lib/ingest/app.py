@@ -89,9 +89,22 @@ from pokupai_lib.runtime.stats_http import serve_stats
 from pokupai_lib.schema.registration import product_subject
 from pokupai_lib.schema.registry import registry_client
 
-__all__ = ["FilterLoop", "main"]
+__all__ = ["FilterLoop", "main", "next_offsets"]
 
 log = logging.getLogger("pokupai_lib.filter")
+
+
+def next_offsets(batch: list[Message]) -> list[TopicPartition]:
+    """The offsets a batch commits: after its last record, for the partitions it has records
+    of. Not ``position()``: after a partition-EOF event librdkafka puts the position one past
+    the end, so committing it for a partition with nothing in the batch skipped the next
+    record there after a restart (seen: 2 of 12,000 products lost across a kill -9)."""
+    ends: dict[tuple[str, int], int] = {}
+    for msg in batch:
+        key = (msg.topic() or "", msg.partition() or 0)
+        ends[key] = max(ends.get(key, 0), (msg.offset() or 0) + 1)
+    return [TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in sorted(ends.items())]
 
 
 def _filter_backoff(cfg: LabConfig) -> Backoff:
@@ -200,8 +213,7 @@ class FilterLoop:
         # took away (seen: a filter hung for minutes after the cluster came back).
         call_timeout_s = self.cfg.filter.transaction_call_timeout_s
         self.producer.send_offsets_to_transaction(
-            self.consumer.position(self.consumer.assignment()),
-            self.consumer.consumer_group_metadata(), call_timeout_s)
+            next_offsets(batch), self.consumer.consumer_group_metadata(), call_timeout_s)
         self.producer.commit_transaction(call_timeout_s)
         self.state.apply(pending)
         self.stats.record_processed(len(batch))

@@ -1,7 +1,8 @@
-"""When the filter calls itself stuck: records waiting and none fetched for the limit."""
+"""When the filter calls itself stuck, and which offsets a batch commits."""
 
 from __future__ import annotations
 
+from pokupai_lib.ingest.app import next_offsets
 from pokupai_lib.ingest.stall import PartitionEnds, StallClock
 
 
@@ -44,3 +45,24 @@ def test_ends_are_forgotten_after_a_seek_back() -> None:
     ends.reached(0, 100)
     ends.forget()
     assert ends.lag(0, position=80, high=100) == 20
+
+
+class _Msg:
+    def __init__(self, partition: int, offset: int) -> None:
+        self._partition, self._offset = partition, offset
+
+    def topic(self) -> str:
+        return "shop-raw"
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+
+def test_a_batch_commits_after_its_last_record_and_only_for_its_own_partitions() -> None:
+    batch = [_Msg(0, 10), _Msg(2, 5), _Msg(0, 11), _Msg(2, 7)]
+    committed = next_offsets(batch)  # type: ignore[arg-type]
+    assert [(tp.topic, tp.partition, tp.offset) for tp in committed] == [
+        ("shop-raw", 0, 12), ("shop-raw", 2, 8)]
