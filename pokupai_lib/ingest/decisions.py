@@ -69,8 +69,8 @@ def rejudge(key: bytes, current: Moderation, bans: BanList, now: str) -> Decisio
 
 def decisions_for_ban_changes(state: ModerationState, bans: BanList,
                               current: frozenset[tuple[BanKind, str]],
-                              applied: frozenset[tuple[BanKind, str]] | None, now: str
-                              ) -> list[Decision]:
+                              applied: frozenset[tuple[BanKind, str]] | None, now: str,
+                              recheck: frozenset[bytes] = frozenset()) -> list[Decision]:
     """The decisions that bring ``state`` in line with ``bans``.
 
     Args:
@@ -81,6 +81,8 @@ def decisions_for_ban_changes(state: ModerationState, bans: BanList,
             start), which checks every live product against every entry and every blocked one
             for entries that are gone.
         now: the time the decisions are taken, for ``since``.
+        recheck: products judged while the list was changing (a batch during which an entry
+            was removed and added back, say): judged again whatever the difference says.
 
     Returns:
         One decision per product whose status or blocking entries change.
@@ -96,7 +98,7 @@ def decisions_for_ban_changes(state: ModerationState, bans: BanList,
         hit = bool(added) and probe.could_match(key, moderation.sku, moderation.words)
         lifted = moderation.status == "blocked" and any(
             (b.rule, b.term) not in current for b in moderation.blocked_by)
-        if hit or lifted:
+        if hit or lifted or key in recheck:
             decision = rejudge(key, moderation, bans, now)
             if decision is not None:
                 decisions.append(decision)

@@ -168,3 +168,14 @@ def test_the_state_counts_products_per_status_as_they_change() -> None:
     state.load([decode_record(b"3", encode_moderation("3", Moderation("delisted", "t0"))),
                 decode_record(b"1", None)])
     assert state.counts() == {"blocked": 1, "delisted": 1}
+
+
+def test_products_judged_while_the_list_changed_are_judged_again() -> None:
+    # judged live while «подделка» was briefly removed; it is back before the next pass, so
+    # the difference between the passes is empty
+    state = _state(**{"1": "Подделка", "2": "Подделка тоже"})
+    bans = BanList()
+    bans.add("подделка")
+    decisions = decisions_for_ban_changes(state, bans, bans.entries(), bans.entries(), "t1",
+                                          recheck=frozenset({b"1"}))
+    assert {d.key: d.clear for d in decisions} == {b"1": None}
