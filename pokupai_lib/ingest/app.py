@@ -27,10 +27,8 @@ Run it with ``python -m pokupai_lib.ingest.app``.
 
 from __future__ import annotations
 
-import faulthandler
 import functools
 import logging
-import os
 import signal
 import sys
 import threading
@@ -65,7 +63,7 @@ from pokupai_lib.ingest.moderation import (
     decode_record,
     encode_moderation,
 )
-from pokupai_lib.ingest.stall import PartitionEnds, StallClock
+from pokupai_lib.ingest.stall import PartitionEnds, StallClock, Watchdog
 from pokupai_lib.ingest.stats import FilterStats
 from pokupai_lib.ingest.verdicts import (
     DeadLetter,
@@ -89,7 +87,7 @@ from pokupai_lib.runtime.stats_http import serve_stats
 from pokupai_lib.schema.registration import product_subject
 from pokupai_lib.schema.registry import registry_client
 
-__all__ = ["FilterLoop", "main", "next_offsets"]
+__all__ = ["FilterLoop", "Watchdog", "main", "next_offsets"]
 
 log = logging.getLogger("pokupai_lib.filter")
 
@@ -450,25 +448,6 @@ class FilterLoop:
         self.failure = f"the ban-words follower died: {exc}"
         self.stats.ready = False
         self.stop.set()
-
-
-class Watchdog(threading.Thread):
-    """Ends the process when the loop has made no progress for ``limit_s`` (a librdkafka call
-    that outlived its own timeout after an outage was seen), so its keeper starts a fresh one;
-    like systemd's WatchdogSec. The log gets the stuck thread's stack first."""
-
-    def __init__(self, loop: FilterLoop, limit_s: float, every_s: float = 5.0) -> None:
-        super().__init__(name="watchdog", daemon=True)
-        self.loop, self.limit_s, self.every_s = loop, limit_s, every_s
-
-    def run(self) -> None:
-        while not self.loop.stop.wait(self.every_s):
-            stalled_s = time.monotonic() - self.loop.progress_at
-            if stalled_s > self.limit_s:
-                log.error("the filter loop made no progress for %.0f s; exiting for a restart",
-                          stalled_s)
-                faulthandler.dump_traceback(all_threads=True)
-                os._exit(1)
 
 
 def main() -> None:

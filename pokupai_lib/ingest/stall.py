@@ -1,4 +1,4 @@
-"""When is a consumer stuck? Records wait, and none came for a while.
+"""When is the filter stuck? Records wait and none came for a while, or its loop stopped.
 
 The clock runs only while something waits: an idle minute followed by a burst of new records is
 not a stall (it was judged one, and the filter restarted at the start of every bulk load).
@@ -6,7 +6,16 @@ not a stall (it was judged one, and the filter restarted at the start of every b
 
 from __future__ import annotations
 
-__all__ = ["PartitionEnds", "StallClock"]
+import faulthandler
+import logging
+import os
+import threading
+import time
+from typing import Protocol
+
+__all__ = ["PartitionEnds", "StallClock", "Watchdog"]
+
+log = logging.getLogger("pokupai_lib.filter")
 
 
 class StallClock:
@@ -63,3 +72,29 @@ class PartitionEnds:
         """Records of ``partition`` still to fetch: ``high`` less the further of the
         position and the end seen."""
         return max(0, high - max(position, self._ends.get(partition, -1)))
+
+
+class WatchedLoop(Protocol):
+    """What the watchdog reads of a loop: its stop event and when it last made progress."""
+
+    stop: threading.Event
+    progress_at: float
+
+
+class Watchdog(threading.Thread):
+    """Ends the process when the loop has made no progress for ``limit_s`` (a librdkafka call
+    that outlived its own timeout after an outage was seen), so its keeper starts a fresh one;
+    like systemd's WatchdogSec. The log gets the stuck thread's stack first."""
+
+    def __init__(self, loop: WatchedLoop, limit_s: float, every_s: float = 5.0) -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.loop, self.limit_s, self.every_s = loop, limit_s, every_s
+
+    def run(self) -> None:
+        while not self.loop.stop.wait(self.every_s):
+            stalled_s = time.monotonic() - self.loop.progress_at
+            if stalled_s > self.limit_s:
+                log.error("the filter loop made no progress for %.0f s; exiting for a restart",
+                          stalled_s)
+                faulthandler.dump_traceback(all_threads=True)
+                os._exit(1)
