@@ -42,6 +42,7 @@ from pokupai_lib.ingest.checks import (
     wait_for_filter,
     wait_for_filter_bans,
 )
+from pokupai_lib.ingest.moderation_checks import spelled_in_letters
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.kafka.acls import (
     PREFIXED,
@@ -63,8 +64,6 @@ from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.schema.registration import product_subject, register_product_schema
 from pokupai_lib.schema.registry import registry_client
 from pokupai_lib.search.indexing import wait_for_index
-
-_LETTERS = "абвгдежзик"
 
 
 def _publish(cfg: LabConfig, products: list[dict[str, Any]], tag: str) -> None:
@@ -230,7 +229,7 @@ def main() -> None:
     tombstoned: list[float] = []
     gone: list[float] = []
     for r in range(args.rounds):
-        word = "бенчмарк" + "".join(_LETTERS[int(d)] for d in f"{run}{r:02d}")
+        word = "бенчмарк" + spelled_in_letters(run * 100 + r)
         t, g = ban_round(cfg, api, word, args.markers, 70_000_000 + (run % 10_000) * 100
                          + r * args.markers)
         tombstoned += t

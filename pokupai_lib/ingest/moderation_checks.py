@@ -32,12 +32,12 @@ from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.schema.product import schema_text
 from pokupai_lib.schema.registry import registry_client
 
-__all__ = ["ModerationOutcome", "run_moderation_scenario"]
+__all__ = ["ModerationOutcome", "run_moderation_scenario", "spelled_in_letters"]
 
 _LETTERS = "абвгдежзик"
 
 
-def _spelled(number: int) -> str:
+def spelled_in_letters(number: int) -> str:
     """A number in Cyrillic letters, so a run's ban words are words of one script."""
     return "".join(_LETTERS[int(digit)] for digit in str(number))
 
@@ -115,7 +115,7 @@ def run_moderation_scenario(cfg: LabConfig, products: int = 120, steps: int = 40
     """
     rng = random.Random(seed)  # noqa: S311 - a test scenario, not a secret
     run = rng.randint(10**8, 10**9)
-    words = [f"запрет{_spelled(run)}{_LETTERS[i]}" for i in range(6)]
+    words = [f"запрет{spelled_in_letters(run)}{_LETTERS[i]}" for i in range(6)]
     base = generate_catalog(1, seed=5, banned_share=0.0).products[0]
     ids = [str(run * 1000 + i) for i in range(products)]
     kill_at = set(rng.sample(range(steps // 5, steps), kills))
