@@ -17,6 +17,7 @@ the like) match substrings, not whole words in all their forms.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -75,9 +76,11 @@ def match_words(product: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _words_of(folded: str, encoded: bytes) -> tuple[str, ...]:
-    words = set(split_words(folded))
+    # Interned: the filter keeps every product's words, and a catalog repeats a few hundred
+    # words across all its products, so each is kept once.
+    words = set(map(sys.intern, split_words(folded)))
     if may_mix_scripts(encoded):
-        words |= {_SKELETON + skeleton(w) for w in words if is_mixed_script(w)}
+        words |= {sys.intern(_SKELETON + skeleton(w)) for w in words if is_mixed_script(w)}
     return tuple(words)
 
 

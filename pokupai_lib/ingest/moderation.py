@@ -19,7 +19,6 @@ A record's value is JSON::
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -53,8 +52,8 @@ class Moderation:
         """A decision on ``version`` (a shop-clear JSON value), with its words worked out."""
         product = orjson.loads(version)
         sku = product.get("sku")
-        return _compact(cls(status, since, version, blocked_by, match_words(product),
-                            sku.strip() if isinstance(sku, str) else None))
+        return cls(status, since, version, blocked_by, match_words(product),
+                   sku.strip() if isinstance(sku, str) else None)
 
     def product(self) -> dict[str, Any]:
         """The latest version as a product document; KeyError for a delisted product."""
@@ -112,17 +111,6 @@ def decode_record(key: bytes | None, value: bytes | None
         return key or b"", exc
 
 
-def _compact(moderation: Moderation) -> Moderation:
-    """The same decision in less memory, for keeping: orjson's output carries an 8 KiB buffer
-    whatever its length (measured: 8.2 KB held per 0.8 KB version), and a catalog repeats a
-    few hundred words across all its products, so each is kept once (interned)."""
-    version = moderation.version
-    return Moderation(moderation.status, moderation.since,
-                      None if version is None else memoryview(version).tobytes(),
-                      moderation.blocked_by, tuple(map(sys.intern, moderation.words)),
-                      moderation.sku)
-
-
 class ModerationState:
     """Every product the filter has judged, by key (the ``product_id`` bytes)."""
 
@@ -147,7 +135,7 @@ class ModerationState:
     def apply(self, changes: Mapping[bytes, Moderation]) -> None:
         """Take in decisions once the transaction that wrote them has committed."""
         for key, moderation in changes.items():
-            self._put(key, _compact(moderation))
+            self._put(key, moderation)
 
     def load(self, records: Iterable[tuple[bytes, Moderation | ValueError | None]]
              ) -> list[str]:
