@@ -109,6 +109,8 @@ class WordRules:
         stands_for = [self._entry_words(token, mixed) for token in tokens]
         hits: dict[str, None] = {}
         for index, found in enumerate(stands_for):
+            if not found:
+                continue
             for phrase in self._phrases_from(found):
                 end = index + len(phrase)
                 if end <= len(tokens) and all(
