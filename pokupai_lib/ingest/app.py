@@ -44,7 +44,6 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.schema_registry.avro import AvroDeserializer
 
 from pokupai_lib.bans.rules import BanKind, BanList
 from pokupai_lib.bans.topic import BanTopic
@@ -84,6 +83,7 @@ from pokupai_lib.kafka.faults import (
 from pokupai_lib.kafka.topic_reader import read_converted
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.runtime.stats_http import serve_stats
+from pokupai_lib.schema.decoding import WireAvroDecoder
 from pokupai_lib.schema.registration import product_subject
 from pokupai_lib.schema.registry import registry_client
 
@@ -132,7 +132,7 @@ class FilterLoop:
         self._refused: dict[tuple[int, int], DeadLetter] = {}
         self._backoff = _filter_backoff(cfg)
         registry = registry_client(cfg)
-        self.judge = Judge(AvroDeserializer(registry), self.bans, cfg.filter.max_record_bytes,
+        self.judge = Judge(WireAvroDecoder(registry), self.bans, cfg.filter.max_record_bytes,
                            SubjectSchemas(registry, product_subject(cfg)))
         conf = client_config(cfg, "primary", "filter")
         self._consumer_conf = conf | {
@@ -148,7 +148,7 @@ class FilterLoop:
         self.ends = PartitionEnds()
         self._producer_conf = conf | {
             "transactional.id": cfg.filter.transactional_id, "acks": "all",
-            "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
+            "enable.idempotence": True, "linger.ms": 5, "compression.type": "zstd",
             "batch.size": 1_000_000, "queue.buffering.max.messages": 200_000,
             "transaction.timeout.ms": cfg.filter.transaction_timeout_ms}
         self.producer = Producer(self._producer_conf)
