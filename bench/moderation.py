@@ -8,8 +8,9 @@
    and to its absence from search through the client API is taken. The ban is lifted after.
 2. Filter throughput before and after in the same run: the same ``--count`` products, in a
    scratch copy of the pipeline's topics, filtered by the filter of ``--before`` (a git
-   worktree) and then by today's, each a fresh process with its own group; each rate is timed
-   from its first processed record to lag 0 (start-up excluded).
+   worktree) and by today's, ``--repeats`` times each, alternating; each a fresh process with
+   its own group, each rate timed from its first processed record to lag 0 (start-up
+   excluded); the medians are compared.
 3. The filter's RSS and its products per status.
 
 Appends a section to results.md.
@@ -149,20 +150,26 @@ def _scratch_grants() -> list[AclGrant]:
             AclGrant("shop-publisher", TOPIC, BENCH_PREFIX, (W, D), PREFIXED)]
 
 
-def filter_before_and_after(cfg: LabConfig, count: int, before: str) -> tuple[float, float]:
-    """The rates of the filter of commit ``before`` and of today's, each a fresh process with
-    its own group, through the same ``count`` products in a scratch copy of the pipeline's
-    topics (so the old filter, which knows nothing of moderation, never writes shop-clear)."""
-    topics = {role: f"{BENCH_PREFIX}{role}" for role in ("raw", "clear", "dlq", "state")}
+def filter_before_and_after(cfg: LabConfig, count: int, before: str, repeats: int
+                            ) -> tuple[list[float], list[float]]:
+    """The rates of the filter of commit ``before`` and of today's, ``repeats`` times each,
+    alternating (one machine's rate drifts by half between minutes while the platform's
+    background work comes and goes), each a fresh process with its own group, through the
+    same ``count`` products in a scratch copy of the pipeline's topics (so the old filter,
+    which knows nothing of moderation, never writes shop-clear); today's filter gets a fresh
+    state topic each time."""
+    run = int(time.time())
+    topics = {role: f"{BENCH_PREFIX}{role}" for role in ("raw", "clear", "dlq")}
+    states = [f"{BENCH_PREFIX}state-{run}-{i}" for i in range(repeats)]
     scratch = cfg.model_copy(update={"topics": cfg.topics.model_copy(
         update={"shop_raw": topics["raw"]})})
     admin, registry = admin_client(cfg), registry_client(cfg)
-    ensure_topics(admin, [cfg.topics.layout.spec(name, compacted=role == "state")
-                          for role, name in topics.items()])
+    ensure_topics(admin, [cfg.topics.layout.spec(name) for name in topics.values()]
+                  + [cfg.topics.layout.spec(name, compacted=True) for name in states])
     ensure_acls(admin, grants_for(cfg, "primary") + _scratch_grants())
     register_product_schema(registry, product_subject(scratch))
     supervisor = lab_supervisor(cfg)
-    rates = []
+    rates: dict[str, list[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "before"
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), before], check=True,
@@ -172,34 +179,34 @@ def filter_before_and_after(cfg: LabConfig, count: int, before: str) -> tuple[fl
                                                  first_id=60_000_000)
             publish_files(scratch, paths, progress=False)
             supervisor.stop(FILTER)
-            run = int(time.time())
-            for name, code in (("before", tree), ("after", cfg.paths.root)):
+            for i, name in enumerate(["before", "after"] * repeats):
+                code = tree if name == "before" else cfg.paths.root
                 env = {**os.environ, "PYTHONPATH": str(code),
                        "LAB_PATHS__ROOT": str(cfg.paths.root),
                        "LAB_TOPICS__SHOP_RAW": topics["raw"],
                        "LAB_TOPICS__SHOP_CLEAR": topics["clear"],
                        "LAB_TOPICS__SHOP_DLQ": topics["dlq"],
-                       "LAB_FILTER__GROUP_ID": f"filter-bench-{name}-{run}",
-                       "LAB_FILTER__TRANSACTIONAL_ID": f"filter-bench-{name}-{run}-0"}
-                if name == "after":
-                    env["LAB_TOPICS__SHOP_MODERATION"] = topics["state"]
+                       "LAB_FILTER__GROUP_ID": f"filter-bench-{name}-{run}-{i}",
+                       "LAB_FILTER__TRANSACTIONAL_ID": f"filter-bench-{name}-{run}-{i}"}
+                if name == "after":  # the old filter's settings have no such topic
+                    env["LAB_TOPICS__SHOP_MODERATION"] = states[i // 2]
                 process = subprocess.Popen([sys.executable, "-m", "pokupai_lib.ingest.app"],
                                            env=env, cwd=code, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL)
                 try:
-                    rates.append(_filter_rate(cfg))
+                    rates[name].append(_filter_rate(cfg))
                 finally:
                     process.terminate()
                     process.wait(60)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=False)
             start_filter(cfg, supervisor)
-            for future in admin.delete_topics(list(topics.values())).values():
+            for future in admin.delete_topics([*topics.values(), *states]).values():
                 future.result()
             ensure_acls(admin, grants_for(cfg, "primary"))
             registry.delete_subject(product_subject(scratch))
             registry.delete_subject(product_subject(scratch), permanent=True)
-    return rates[0], rates[1]
+    return rates["before"], rates["after"]
 
 
 def _ready(cfg: LabConfig) -> bool:
@@ -207,6 +214,10 @@ def _ready(cfg: LabConfig) -> bool:
         return bool(filter_stats(cfg)["ready"])
     except (httpx.HTTPError, ValueError):
         return False
+
+
+def _rates(rates: list[float]) -> str:
+    return ", ".join(f"{rate:,.0f}" for rate in rates)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -219,6 +230,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--markers", type=int, default=10)
     parser.add_argument("--count", type=int, default=30_000)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="filter runs of each commit, alternating")
     parser.add_argument("--before", default="91407e7",
                         help="the commit whose filter is the reference (before moderation)")
     args = parser.parse_args()
@@ -238,7 +251,8 @@ def main() -> None:
     wait_for_filter(cfg)
     rss_mb = psutil.Process(lab_supervisor(cfg).worker_pid(FILTER)).memory_info().rss / 2**20
     products = filter_stats(cfg)["products"]
-    before, after = filter_before_and_after(cfg, args.count, args.before)
+    befores, afters = filter_before_and_after(cfg, args.count, args.before, args.repeats)
+    before, after = float(np.median(befores)), float(np.median(afters))
     lines = [
         f"\n## Moderation — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"Machine: {machine()}. The whole platform up; {live:,} live products in the filter's "
@@ -252,11 +266,12 @@ def main() -> None:
         f"| ban added → gone from search (client API) | {_p(gone, 50):.2f} s | "
         f"{_p(gone, 99):.2f} s | p99 ≤ 10 s |",
         "",
-        f"| filter, same backlog of {args.count:,} products, start-up excluded | products/s |",
-        "| --- | --- |",
-        f"| before moderation ({args.before}) | {before:,.0f} |",
+        f"| filter, same backlog of {args.count:,} products, start-up excluded, "
+        f"{args.repeats} runs each, alternating | products/s, median | runs |",
+        "| --- | --- | --- |",
+        f"| before moderation ({args.before}) | {before:,.0f} | {_rates(befores)} |",
         f"| with moderation state and the new matching | {after:,.0f} "
-        f"({after / before:.0%} of before; target ≥ 90 %) |",
+        f"({after / before:.0%} of before; target ≥ 90 %) | {_rates(afters)} |",
         "",
         f"Filter RSS after the rounds: {rss_mb:,.0f} MiB for {sum(products.values()):,} "
         f"products in its state.",
