@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from pokupai_lib.config.base import _Frozen
@@ -79,6 +81,9 @@ class FilterConfig(LoopbackService):
     max_record_bytes: int = 950_000
     transaction_timeout_ms: int = 60_000
     transaction_call_timeout_s: float = 30.0
+    # Each product is two records (shop-clear and shop-moderation, both carrying the version):
+    # zstd leaves the brokers fewer bytes to replicate than lz4.
+    compression: Literal["lz4", "zstd", "snappy", "gzip", "none"] = "zstd"
     # Fenced this soon after start, another instance with the same ids is live: step down.
     zombie_window_s: float = 60.0
     # Longer than the longest legitimate round (flush 60 s + offsets, commit, abort 30 s each).
