@@ -141,13 +141,16 @@ class ModerationState:
              ) -> list[str]:
         """Rebuild from ``shop-moderation`` read in order (each value decoded by
         :func:`decode_record`); returns the problems met."""
-        problems = []
-        for key, moderation in records:
-            if isinstance(moderation, ValueError):
-                problems.append(f"{key!r}: {moderation}")
-            else:
-                self._put(key, moderation)
-        return problems
+        return [problem for problem in map(self.take, records) if problem is not None]
+
+    def take(self, record: tuple[bytes, Moderation | ValueError | None]) -> str | None:
+        """Apply one record of ``shop-moderation`` (decoded by :func:`decode_record`) while
+        reading it, so superseded versions are dropped at once; the problem, if any."""
+        key, moderation = record
+        if isinstance(moderation, ValueError):
+            return f"{key!r}: {moderation}"
+        self._put(key, moderation)
+        return None
 
     def items(self) -> Iterator[tuple[bytes, Moderation]]:
         """Every (key, decision); a snapshot, safe while the state changes."""

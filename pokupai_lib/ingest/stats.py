@@ -99,10 +99,12 @@ class FilterStats:
             self._totals["withdrawn"] += withdrawn
             self._totals["restored"] += restored
 
-    def record_latency(self, seconds: float) -> None:
-        self.latency.observe(seconds)
+    def record_latencies(self, seconds: list[float]) -> None:
+        """Each record's time from its publication to the commit of its batch."""
+        for value in seconds:
+            self.latency.observe(value)
         with self._lock:
-            self._latencies.append(seconds)
+            self._latencies.extend(seconds)
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON stats view."""

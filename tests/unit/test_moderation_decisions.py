@@ -59,6 +59,17 @@ def test_a_record_that_is_not_moderation_is_refused_with_the_reason() -> None:
     assert len(state) == 1
 
 
+def test_records_taken_one_by_one_keep_only_the_latest_version_of_each_product() -> None:
+    state = ModerationState()
+    problems = [state.take(decode_record(b"1", encode_moderation("1", _live("1", "old")))),
+                state.take(decode_record(b"1", b"{")),
+                state.take(decode_record(b"1", encode_moderation("1", _live("1", "new"))))]
+    assert problems[0] is None and problems[2] is None
+    assert problems[1] is not None and problems[1].startswith("b'1': not a moderation record")
+    assert len(state) == 1 and state.counts() == {"live": 1}
+    assert state.get(b"1").product()["name"] == "new"  # type: ignore[union-attr]
+
+
 def test_a_tombstone_on_the_state_topic_forgets_the_product() -> None:
     state = ModerationState()
     state.load([decode_record(b"1", encode_moderation("1", _live("1", "a"))),
