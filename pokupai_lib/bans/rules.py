@@ -78,10 +78,10 @@ def match_words(product: Mapping[str, Any]) -> tuple[str, ...]:
 def _words_of(folded: str, encoded: bytes) -> tuple[str, ...]:
     # Interned: the filter keeps every product's words, and a catalog repeats a few hundred
     # words across all its products, so each is kept once.
-    words = set(map(sys.intern, split_words(folded)))
+    words = set(split_words(folded))
     if may_mix_scripts(encoded):
-        words |= {sys.intern(_SKELETON + skeleton(w)) for w in words if is_mixed_script(w)}
-    return tuple(words)
+        words |= {_SKELETON + skeleton(w) for w in words if is_mixed_script(w)}
+    return tuple(map(sys.intern, words))
 
 
 @dataclass(frozen=True)

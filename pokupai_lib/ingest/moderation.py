@@ -69,13 +69,13 @@ class Moderation:
                                for m in self.blocked_by]}
 
 
+_VERSION_KEY = b',"version":'
+
+
 def encode_moderation(product_id: str, moderation: Moderation) -> bytes:
     """The ``shop-moderation`` value of ``moderation``; the version is embedded as it is."""
     head = orjson.dumps(moderation.view(product_id))
-    return head[:-1] + b',"version":' + (moderation.version or b"null") + b"}"
-
-
-_VERSION_KEY = b',"version":'
+    return b"".join((head[:-1], _VERSION_KEY, moderation.version or b"null", b"}"))
 
 
 def decode_moderation(value: bytes) -> Moderation:
