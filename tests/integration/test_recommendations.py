@@ -12,7 +12,9 @@ from lab_fixture import Lab
 
 from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import LabConfig
+from pokupai_lib.ingest.checks import wait_for_filter, wait_for_filter_bans
 from pokupai_lib.kafka.topic_reader import end_offsets, latest_by_key, read_range
+from pokupai_lib.mirroring.checks import wait_for_mirror
 from pokupai_lib.recommendations.checks import (
     category_mismatches,
     kill_during_searches,
@@ -24,8 +26,14 @@ from pokupai_lib.recommendations.checks import (
 
 @pytest.fixture(scope="module")
 def api(lab: Lab) -> ClientApiClient:
-    """The client API's client, once the recommender has caught up with its input."""
-    # The pipeline tests publish 12,000 products just before: give the recommender time.
+    """The client API's client, once everything upstream of the recommender has settled and
+    it has caught up with its input."""
+    # The pipeline tests publish 12,000 products just before, and a ban an earlier test lifts
+    # brings products back after it ended (seen: 6 restored while the first test compared the
+    # category counts with shop-clear, read a moment apart). Settle each stage in order.
+    wait_for_filter_bans(lab.cfg)
+    wait_for_filter(lab.cfg)
+    wait_for_mirror(lab.cfg)
     wait_until_caught_up(lab.cfg, timeout_s=300)
     return ClientApiClient(lab.cfg)
 
