@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.serialization import SerializationError
 from fastavro import parse_schema, schemaless_reader
 
 __all__ = ["WireAvroDecoder"]
@@ -24,9 +25,11 @@ _HEADER_BYTES = 5  # the magic byte and the schema id (4 bytes, big-endian)
 class WireAvroDecoder:
     """Decode ``magic byte 0 | schema id | Avro`` values with their writer's schema.
 
-    Raises ValueError for bytes not in that format, fastavro's error (EOFError, ValueError...)
-    for Avro that does not decode, and the registry client's SchemaRegistryError (or transport
-    error) when the schema id cannot be resolved: the caller tells those apart.
+    Raises confluent-kafka's SerializationError, with its deserializer's words, for bytes not
+    in that format (the lab's producers never write magic byte 1, a schema GUID); fastavro's
+    error (EOFError, ValueError...) for Avro that does not decode; and the registry client's
+    SchemaRegistryError (or transport error) when the schema id cannot be resolved. The
+    caller tells those apart.
     """
 
     def __init__(self, registry: SchemaRegistryClient) -> None:
@@ -36,9 +39,13 @@ class WireAvroDecoder:
 
     def __call__(self, raw: bytes, _ctx: object = None) -> Any:
         """The decoded value of ``raw``; ``_ctx`` is accepted for the deserializer signature."""
-        if len(raw) < _HEADER_BYTES or raw[0] != _MAGIC:
-            raise ValueError(f"not Confluent's wire format (magic byte {raw[:1]!r} in "
-                             f"{len(raw)} bytes)")
+        if len(raw) <= _HEADER_BYTES:
+            raise SerializationError(
+                f"Expecting data framing of length 6 bytes or more but total data size is "
+                f"{len(raw)} bytes. This message was not produced with a Confluent Schema "
+                f"Registry serializer")
+        if raw[0] != _MAGIC:
+            raise SerializationError("Invalid magic byte")
         schema_id = int.from_bytes(raw[1:_HEADER_BYTES], "big")
         schema = self._parsed.get(schema_id)
         if schema is None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import SerializationError
 from fastavro import schemaless_writer
 
 from pokupai_lib.ingest.catalog import generate_catalog
@@ -51,9 +52,11 @@ def test_products_decode_as_written_and_each_schema_is_fetched_once() -> None:
     assert registry.calls == [7]
 
 
-@pytest.mark.parametrize("raw", [b"", b"\0\0\0", b"\x01\0\0\0\x07abc", b"{\"json\": 1}"])
-def test_bytes_not_in_the_wire_format_are_a_value_error_that_says_so(raw: bytes) -> None:
-    with pytest.raises(ValueError, match="wire format"):
+@pytest.mark.parametrize(("raw", "says"), [
+    (b"", "total data size is 0 bytes"), (b"\0\0\0\0\x07", "total data size is 5 bytes"),
+    (b"\x01\0\0\0\x07abc", "Invalid magic byte"), (b"{\"json\": 1}", "Invalid magic byte")])
+def test_bytes_not_in_the_wire_format_get_confluent_s_own_error(raw: bytes, says: str) -> None:
+    with pytest.raises(SerializationError, match=says):
         _decoder(Registry({}))(raw)
 
 
