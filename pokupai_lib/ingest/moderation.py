@@ -154,7 +154,7 @@ class ModerationState:
 
     def items(self) -> Iterator[tuple[bytes, Moderation]]:
         """Every (key, decision); a snapshot, safe while the state changes."""
-        return iter(list(self._products.items()))
+        return iter(self._products.copy().items())
 
     def counts(self) -> dict[str, int]:
         """Products per status."""

@@ -54,6 +54,7 @@ class FilterStats:
         self._gauges: dict[str, int] = {"lag": 0, "ban_entries": 0, "ban_changes_pending": 0}
         self.ready = False
         self.refreshed_at = 0.0  # wall-clock time of the last gauge refresh
+        self.joined_at: float | None = None  # wall-clock time the consumer subscribed
         self.products: Callable[[], dict[str, int]] = dict  # products per moderation status
 
     def record_processed(self, count: int = 1) -> None:
@@ -132,5 +133,6 @@ class FilterStats:
             "ban_changes_pending": bool(gauges["ban_changes_pending"]),
             "products": self.products(),
             "refreshed_at": self.refreshed_at,
+            "joined_at": self.joined_at,
             "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},
         }

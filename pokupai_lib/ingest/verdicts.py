@@ -116,17 +116,20 @@ class Judge:
 
     def __call__(self, msg: Message, filtered_at: str) -> Verdict:
         """The verdict for one record; raises RegistryUnavailable for a registry fault."""
+        return self.judge(msg.key(), msg.value(), filtered_at)
+
+    def judge(self, key: bytes | None, raw: bytes | None, filtered_at: str) -> Verdict:
+        """The verdict for a record's key and value (see :meth:`__call__`)."""
         try:
-            return self._judge(msg, filtered_at)
+            return self._judge(key, raw, filtered_at)
         except RegistryUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever breaks on this record is its fault
             return Verdict(dead_letter=DeadLetter("judge-error", f"{type(exc).__name__}: {exc}"))
 
-    def _judge(self, msg: Message, filtered_at: str) -> Verdict:
-        raw = msg.value()
+    def _judge(self, key: bytes | None, raw: bytes | None, filtered_at: str) -> Verdict:
         if raw is None:
-            if not msg.key():
+            if not key:
                 return Verdict(dead_letter=DeadLetter(
                     "tombstone", "shop-raw record has neither key nor value"))
             return Verdict(delisted=True)
@@ -149,7 +152,7 @@ class Judge:
         # A copy, because the moderation state keeps it: orjson's output holds an 8 KiB buffer
         # whatever its length (measured: 8.6 KB held per 1 KB value).
         value = memoryview(orjson.dumps({**product, "filtered_at": filtered_at})).tobytes()
-        size = len(value) + len(msg.key() or b"")
+        size = len(value) + len(key or b"")
         if size > self.max_record_bytes:
             return Verdict(dead_letter=DeadLetter(
                 "too-large", f"the product is {size:,} bytes as JSON; shop-clear takes at "

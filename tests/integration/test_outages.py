@@ -8,18 +8,16 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 
 import pytest
 from lab_fixture import Lab
 
 from pokupai_lib.client_api.client import ClientApiClient
-from pokupai_lib.ingest.checks import wait_for_filter
+from pokupai_lib.ingest.checks import filter_stats, wait_for_filter
 from pokupai_lib.ingest.fault_scenario import run_fault_scenario
 from pokupai_lib.ingest.outage_checks import filter_across, primary_outage
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
 from pokupai_lib.runtime.services import FILTER
-from pokupai_lib.runtime.supervisor import Supervisor
 from pokupai_lib.stage_checks import probe_every_stage, wait_searchable
 
 pytestmark = pytest.mark.slow
@@ -56,18 +54,14 @@ def test_poison_of_every_kind_across_registry_and_broker_restarts_is_dead_letter
     assert probe.ok, probe.summary()
 
 
-def _running_for_s(supervisor: Supervisor) -> float:
-    state = supervisor.keeper_state(FILTER)
-    assert state is not None and state.started_at is not None
-    return (datetime.now(UTC) - datetime.fromisoformat(state.started_at)).total_seconds()
-
-
 def test_a_second_filter_with_the_same_ids_steps_down_and_the_supervised_one_goes_on(
         lab: Lab) -> None:
     cfg, supervisor = lab.cfg, lab.supervisor
     wait_for_filter(cfg)
     # the supervised filter must be past its own zombie window, as a long-running one is
-    time.sleep(max(0.0, cfg.filter.zombie_window_s + 1 - _running_for_s(supervisor)))
+    joined_at = filter_stats(cfg)["joined_at"]
+    assert joined_at is not None
+    time.sleep(max(0.0, cfg.filter.zombie_window_s + 1 - (time.time() - joined_at)))
     restarts = supervisor.keeper_state(FILTER).restarts  # type: ignore[union-attr]
     env = {**os.environ, "LAB_FILTER__PORT": str(cfg.filter.port + 100)}
     log_path = cfg.paths.logs / "filter-second-instance.log"
