@@ -56,6 +56,7 @@ from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.errors import (
     ConsumerFenced,
     ConsumerStuck,
+    ProducerLost,
     RecordRefused,
     RegistryUnavailable,
     ZombieError,
@@ -75,6 +76,7 @@ from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import (
     Backoff,
     Fault,
+    call_within,
     fault_of,
     is_fenced,
     is_record_fault,
@@ -248,11 +250,14 @@ class FilterLoop:
         if self._refused:
             raise RecordRefused(f"{len(self._refused)} record(s) refused by the broker")
         # Bounded: without a timeout both calls wait forever for a coordinator that an outage
-        # took away (seen: a filter hung for minutes after the cluster came back).
+        # took away (seen: a filter hung for minutes after the cluster came back), and not
+        # left to librdkafka alone, which does not always keep it (see call_within).
         call_timeout_s = self.cfg.filter.transaction_call_timeout_s
-        self.producer.send_offsets_to_transaction(
-            next_offsets(batch), self.consumer.consumer_group_metadata(), call_timeout_s)
-        self.producer.commit_transaction(call_timeout_s)
+        offsets, group = next_offsets(batch), self.consumer.consumer_group_metadata()
+        send = functools.partial(self.producer.send_offsets_to_transaction, offsets, group,
+                                 call_timeout_s)
+        call_within("send_offsets_to_transaction", send, call_timeout_s)
+        self._commit()
         self.state.apply(pending)
         _keep_out_of_gc()
         if self.bans.generation != generation or generation != self._applied_generation:
@@ -262,6 +267,11 @@ class FilterLoop:
         self.stats.record_passed(sum(v.passed for v in verdicts))
         now = time.time()
         self.stats.record_latencies([max(0.0, now - msg.timestamp()[1] / 1000) for msg in batch])
+
+    def _commit(self) -> None:
+        timeout_s = self.cfg.filter.transaction_call_timeout_s
+        call_within("commit_transaction", lambda: self.producer.commit_transaction(timeout_s),
+                    timeout_s)
 
     # -- recovery ---------------------------------------------------------------------------
 
@@ -278,7 +288,8 @@ class FilterLoop:
         log.warning("batch not committed (%s: %s); it is redone after %.1f s", fault, exc, delay)
         self._judging = None  # read again after the rewind
         self.worker.discard()
-        if is_fenced(error) or not self._abort():
+        # A producer whose call was left hanging is not asked to abort: that would hang too.
+        if isinstance(exc, ProducerLost) or is_fenced(error) or not self._abort():
             self._replace_producer(str(exc))
         self._rewind_to_committed()
         self.ends.forget()
@@ -434,7 +445,8 @@ class FilterLoop:
                     self._submit(batch)  # judged by the children while the one before is written
                 if judged is not None:
                     self._process(*judged)
-            except (KafkaException, RegistryUnavailable, RecordRefused, JudgeWorkerLost) as exc:
+            except (KafkaException, RegistryUnavailable, RecordRefused, JudgeWorkerLost,
+                    ProducerLost) as exc:
                 self._recover(exc)
                 continue
             self._backoff.reset()
@@ -476,10 +488,10 @@ class FilterLoop:
                 for decision in chunk:
                     self._write(decision)
                 self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
-                self.producer.commit_transaction(self.cfg.filter.transaction_call_timeout_s)
+                self._commit()
                 self.state.apply({d.key: d.moderation for d in chunk})
                 _keep_out_of_gc()
-        except KafkaException as exc:
+        except (KafkaException, ProducerLost) as exc:
             self._recover(exc)
             return
         self.applied, self._applied_generation = entries, generation

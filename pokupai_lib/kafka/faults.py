@@ -21,13 +21,16 @@ from __future__ import annotations
 import enum
 import math
 import random
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
 
-__all__ = ["Backoff", "Fault", "classify", "coordinator_moving", "fault_of", "is_fenced",
-           "is_record_fault", "kafka_error", "kafka_errors", "leadership_moving"]
+from pokupai_lib.errors import ProducerLost
+
+__all__ = ["Backoff", "Fault", "call_within", "classify", "coordinator_moving", "fault_of",
+           "is_fenced", "is_record_fault", "kafka_error", "kafka_errors", "leadership_moving"]
 
 
 class Fault(enum.Enum):
@@ -219,3 +222,31 @@ class Backoff:
         if ran_for_s >= self.healthy_after_s:
             self.reset()
         return self.next_delay()
+
+
+def call_within(what: str, call: Callable[[], object], timeout_s: float,
+                grace_s: float = 5.0) -> None:
+    """Run a transactional producer call that was given ``timeout_s``, and stop waiting for it
+    ``grace_s`` after that: raises :class:`~pokupai_lib.errors.ProducerLost` (only a new
+    producer can go on) if it has not returned, else whatever the call raised.
+
+    librdkafka does not always keep such a timeout: ``send_offsets_to_transaction`` waited for
+    a restarted group coordinator for minutes (seen twice after a two-broker restart; its
+    issues 5456 and 5511). The call is left behind in its thread, on a producer the new one
+    fences.
+    """
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - handed over to the caller's thread
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, name=what, daemon=True)
+    worker.start()
+    worker.join(timeout_s + grace_s)
+    if worker.is_alive():
+        raise ProducerLost(f"{what} outlived its {timeout_s:.0f} s timeout")
+    if raised:
+        raise raised[0]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from pokupai_lib.errors import ProducerLost
 from pokupai_lib.kafka.faults import (
     Backoff,
     Fault,
+    call_within,
     classify,
     fault_of,
     is_fenced,
@@ -66,3 +71,20 @@ def test_jitter_only_shortens_a_wait() -> None:
     backoff = Backoff(first_s=2, max_s=8, jitter=0.5)
     assert 1 <= backoff.next_delay() <= 2
     assert 2 <= backoff.next_delay() <= 4
+
+
+def test_a_call_that_outlives_its_timeout_is_given_up_as_a_lost_producer() -> None:
+    release = threading.Event()
+    with pytest.raises(ProducerLost, match="send_offsets_to_transaction outlived its 0 s"):
+        call_within("send_offsets_to_transaction", release.wait, 0.0, grace_s=0.1)
+    release.set()
+
+
+def test_a_call_within_its_time_returns_or_raises_as_itself() -> None:
+    done: list[int] = []
+    call_within("commit_transaction", lambda: done.append(1), 1.0)
+    assert done == [1]
+    error = KafkaException(KafkaError(KafkaError._TIMED_OUT))
+    with pytest.raises(KafkaException) as raised:
+        call_within("commit_transaction", lambda: (_ for _ in ()).throw(error), 1.0)
+    assert raised.value is error
