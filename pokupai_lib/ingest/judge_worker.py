@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 from confluent_kafka import Message
 
 from pokupai_lib.bans.rules import BanKind, BanList
+from pokupai_lib.bans.word_forms import word_forms
 from pokupai_lib.config import load_config
 from pokupai_lib.errors import RegistryUnavailable, StreamFault
 from pokupai_lib.ingest.verdicts import DeadLetter, Judge, SubjectSchemas, Verdict
@@ -207,7 +208,8 @@ def serve(requests: Connection, replies: Connection) -> None:
     bans = BanList()
     judge = Judge(WireAvroDecoder(registry), bans, cfg.filter.max_record_bytes,
                   SubjectSchemas(registry, product_subject(cfg)))
-    gc.freeze()  # the dictionaries of word forms: long-lived, no use walking them
+    word_forms("бан")  # loads the dictionary now, not while the first batch waits
+    gc.freeze()  # the dictionary of word forms: long-lived, no use walking it
     while True:
         try:
             request: _Request = requests.recv()
