@@ -46,7 +46,6 @@ from confluent_kafka import (
     KafkaError,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
 
@@ -71,12 +70,11 @@ from pokupai_lib.ingest.moderation import (
 )
 from pokupai_lib.ingest.stall import PartitionEnds, StallClock, Watchdog
 from pokupai_lib.ingest.stats import FilterStats
+from pokupai_lib.ingest.transactions import TransactionalWriter, filter_backoff
 from pokupai_lib.ingest.verdicts import DeadLetter, Verdict, dead_letter_record
 from pokupai_lib.kafka.clients import client_config
 from pokupai_lib.kafka.faults import (
-    Backoff,
     Fault,
-    call_within,
     fault_of,
     is_fenced,
     is_record_fault,
@@ -125,11 +123,6 @@ def _keep_out_of_gc() -> None:
     gc.freeze()
 
 
-def _filter_backoff(cfg: LabConfig) -> Backoff:
-    """The filter's waits between redone batches and retried calls, with jitter."""
-    return Backoff(cfg.filter.backoff_first_s, cfg.filter.backoff_max_s, jitter=0.2)
-
-
 class FilterLoop:
     """Consume, judge, produce and commit in transactions until asked to stop."""
 
@@ -150,7 +143,7 @@ class FilterLoop:
         self.failure: str | None = None
         self._gauges_at = 0.0
         self._refused: dict[tuple[int, int], DeadLetter] = {}
-        self._backoff = _filter_backoff(cfg)
+        self._backoff = filter_backoff(cfg.filter)
         # Judging runs in child processes while this one writes the batch before.
         self.worker = JudgeWorker(cfg.filter.judges, cfg.filter.judge_timeout_s)
         self._judging: _Judging | None = None
@@ -170,15 +163,7 @@ class FilterLoop:
         self.joined_at = self.started_at  # when the consumer subscribed (see run)
         self.stall = StallClock(cfg.filter.stuck_after_s, self.started_at)
         self.ends = PartitionEnds()
-        self._producer_conf = conf | {
-            "transactional.id": cfg.filter.transactional_id, "acks": "all",
-            # Batches fill within a transaction (its flush sends what lingers at once), so a
-            # long linger costs no latency and gives fewer, larger, better compressed requests.
-            "enable.idempotence": True, "linger.ms": 100,
-            "compression.type": cfg.filter.compression, "batch.size": 1_000_000,
-            "queue.buffering.max.messages": 200_000,
-            "transaction.timeout.ms": cfg.filter.transaction_timeout_ms}
-        self.producer = Producer(self._producer_conf)
+        self.writer = TransactionalWriter(conf, cfg.filter, self.stop, self._waited)
 
     # -- one batch -------------------------------------------------------------------------
 
@@ -190,7 +175,7 @@ class FilterLoop:
         if verdict.dead_letter is not None:
             value, headers = dead_letter_record(msg, verdict.dead_letter,
                                                 self.cfg.filter.max_record_bytes // 2)
-            self._produce(self.cfg.topics.shop_dlq, value, msg.key(), headers=headers)
+            self.writer.produce(self.cfg.topics.shop_dlq, value, msg.key(), headers=headers)
             self.stats.record_dead_letter(verdict.dead_letter.error_type)
             return
         key = msg.key() or b""
@@ -208,19 +193,11 @@ class FilterLoop:
             # A tombstone, so copies downstream drop a product that passed before.
             delivered = ({} if decision.clear is None or source is None
                          else {"on_delivery": functools.partial(self._delivered, source)})
-            self._produce(self.cfg.topics.shop_clear, decision.clear, decision.key, **delivered)
+            self.writer.produce(self.cfg.topics.shop_clear, decision.clear, decision.key,
+                                **delivered)
         product_id = decision.key.decode("utf-8", "replace")
-        self._produce(self.cfg.topics.shop_moderation,
+        self.writer.produce(self.cfg.topics.shop_moderation,
                       encode_moderation(product_id, decision.moderation), decision.key)
-
-    def _produce(self, topic: str, value: bytes | None, key: bytes | None, **kwargs: object
-                 ) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, value, key, **kwargs)
-                return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self.producer.poll(0.1)
 
     def _delivered(self, source: Message, error: KafkaError | None, _msg: Message) -> None:
         if error is not None and is_record_fault(error):
@@ -242,24 +219,15 @@ class FilterLoop:
     def _process(self, judging: _Judging, verdicts: list[Verdict]) -> None:
         """One transaction: every record of a judged batch plus the consumer's offsets."""
         batch, generation, filtered_at = judging.batch, judging.generation, judging.filtered_at
-        self.producer.begin_transaction()
+        self.writer.begin()
         pending: dict[bytes, Moderation] = {}
         for msg, verdict in zip(batch, verdicts, strict=True):
             self._emit(msg, verdict, filtered_at, pending)
-        self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
+        self.writer.flush()
         if self._refused:
             raise RecordRefused(f"{len(self._refused)} record(s) refused by the broker")
-        # Bounded: without a timeout both calls wait forever for a coordinator that an outage
-        # took away (seen: a filter hung for minutes after the cluster came back), and not
-        # left to librdkafka alone, which does not always keep it (see call_within).
-        call_timeout_s = self.cfg.filter.transaction_call_timeout_s
-        offsets, group = next_offsets(batch), self.consumer.consumer_group_metadata()
-        send = functools.partial(self.producer.send_offsets_to_transaction, offsets, group,
-                                 call_timeout_s)
-        call_within("send_offsets_to_transaction", send, call_timeout_s)
-        self._commit()
-        self.state.apply(pending)
-        _keep_out_of_gc()
+        self.writer.commit(next_offsets(batch), self.consumer.consumer_group_metadata())
+        self._committed(pending)
         if self.bans.generation != generation or generation != self._applied_generation:
             self._recheck.update(pending)
             self._applied_generation = -1  # a pass is due, whatever the generation says
@@ -268,10 +236,10 @@ class FilterLoop:
         now = time.time()
         self.stats.record_latencies([max(0.0, now - msg.timestamp()[1] / 1000) for msg in batch])
 
-    def _commit(self) -> None:
-        timeout_s = self.cfg.filter.transaction_call_timeout_s
-        call_within("commit_transaction", lambda: self.producer.commit_transaction(timeout_s),
-                    timeout_s)
+    def _committed(self, changes: dict[bytes, Moderation]) -> None:
+        """Take a committed transaction's decisions into the state."""
+        self.state.apply(changes)
+        _keep_out_of_gc()
 
     # -- recovery ---------------------------------------------------------------------------
 
@@ -289,51 +257,19 @@ class FilterLoop:
         self._judging = None  # read again after the rewind
         self.worker.discard()
         # A producer whose call was left hanging is not asked to abort: that would hang too.
-        if isinstance(exc, ProducerLost) or is_fenced(error) or not self._abort():
-            self._replace_producer(str(exc))
+        if isinstance(exc, ProducerLost) or is_fenced(error) or not self.writer.abort():
+            self.writer.replace(str(exc))
         self._rewind_to_committed()
         self.ends.forget()
         self.stop.wait(delay)
 
-    def _abort(self) -> bool:
-        try:
-            self.producer.abort_transaction(self.cfg.filter.transaction_call_timeout_s)
-            return True
-        except KafkaException as exc:
-            error = kafka_error(exc)
-            if error is not None and error.code() == KafkaError._STATE:
-                return True  # no transaction was open (begin_transaction itself failed)
-            log.warning("abort failed (%s); replacing the producer", exc)
-            return False
-
-    def _replace_producer(self, why: str) -> None:
-        """A new producer under the same transactional id: init_transactions aborts what the
-        old one left open and bumps the epoch. A fencing alone does not tell an outage from a
-        second instance; the group does: a second instance takes over this one's static
-        membership, and the next poll raises ZombieError."""
-        log.warning("replacing the transactional producer (%s)", why)
-        self.producer = Producer(self._producer_conf)
-        self._init_transactions()
-
-    def _init_transactions(self) -> None:
-        """init_transactions, retried with backoff while the cluster cannot answer."""
-        backoff = _filter_backoff(self.cfg)
-        while not self.stop.is_set():
-            try:
-                self.producer.init_transactions(60)
-                return
-            except KafkaException as exc:
-                if is_fenced(kafka_error(exc)):
-                    self.producer = Producer(self._producer_conf)
-                delay = backoff.next_delay()
-                log.warning("init_transactions failed (%s); again in %.1f s", exc, delay)
-                self.stop.wait(delay)
-                self.progress_at = time.monotonic()  # waiting out an outage is not a stall
+    def _waited(self) -> None:
+        self.progress_at = time.monotonic()  # waiting out an outage is not a stall
 
     def _rewind_to_committed(self) -> None:
         """Seek every assigned partition to its committed offset (the truth after an abort or
         a fencing, whatever this process had read), retrying while the coordinator moves."""
-        backoff = _filter_backoff(self.cfg)
+        backoff = filter_backoff(self.cfg.filter)
         while not self.stop.is_set():
             try:
                 assignment = self.consumer.assignment()
@@ -421,7 +357,7 @@ class FilterLoop:
         BanTopic(self.cfg, principal="filter").load_and_follow(
             self.bans, self.stop, on_error=lambda p: log.warning("ban-words: %s", p),
             on_death=self._follower_died)
-        self._init_transactions()  # first: it aborts what a killed predecessor left open
+        self.writer.init_transactions()  # first: it aborts what a killed predecessor left open
         self._load_state()
         self.consumer.subscribe([self.cfg.topics.shop_raw])
         # From here, not from the start: loading the state takes 25 s for 250,000 products,
@@ -484,13 +420,12 @@ class FilterLoop:
         try:
             for first in range(0, len(decisions), size):
                 chunk = decisions[first:first + size]
-                self.producer.begin_transaction()
+                self.writer.begin()
                 for decision in chunk:
                     self._write(decision)
-                self.producer.flush(self.cfg.filter.transaction_timeout_ms / 1000)
-                self._commit()
-                self.state.apply({d.key: d.moderation for d in chunk})
-                _keep_out_of_gc()
+                self.writer.flush()
+                self.writer.commit()
+                self._committed({d.key: d.moderation for d in chunk})
         except (KafkaException, ProducerLost) as exc:
             self._recover(exc)
             return

@@ -114,12 +114,9 @@ class Judge:
         self.max_record_bytes = max_record_bytes
         self.subject = subject
 
-    def __call__(self, msg: Message, filtered_at: str) -> Verdict:
-        """The verdict for one record; raises RegistryUnavailable for a registry fault."""
-        return self.judge(msg.key(), msg.value(), filtered_at)
-
     def judge(self, key: bytes | None, raw: bytes | None, filtered_at: str) -> Verdict:
-        """The verdict for a record's key and value (see :meth:`__call__`)."""
+        """The verdict for a record's key and value; raises RegistryUnavailable for a
+        registry fault."""
         try:
             return self._judge(key, raw, filtered_at)
         except RegistryUnavailable:

@@ -61,19 +61,19 @@ def _judge(decoded: Any = None, error: Exception | None = None, limit: int = 950
 
 
 def test_a_valid_product_passes_as_json_with_filtered_at() -> None:
-    verdict = _judge(_product())(Record(b"avro"), "2026-01-01T00:00:00.000+00:00")
+    verdict = _judge(_product()).judge(b"p-1", b"avro", "2026-01-01T00:00:00.000+00:00")
     assert verdict.passed and verdict.dead_letter is None
     assert orjson.loads(verdict.value or b"")["filtered_at"].startswith("2026-01-01")
 
 
 def test_a_product_written_with_schema_v2_passes_with_its_new_field() -> None:
-    verdict = _judge(_product(discount_percent=15))(Record(b"avro"), "now")
+    verdict = _judge(_product(discount_percent=15)).judge(b"p-1", b"avro", "now")
     assert verdict.dead_letter is None
     assert orjson.loads(verdict.value or b"")["discount_percent"] == 15
 
 
 def test_a_banned_product_is_banned_not_passed_and_keeps_its_version() -> None:
-    verdict = _judge(_product(name="Контрафакт часы"))(Record(b"avro"), "now")
+    verdict = _judge(_product(name="Контрафакт часы")).judge(b"p-1", b"avro", "now")
     assert [(m.rule, m.term, m.field) for m in verdict.banned] == [
         ("word", "контрафакт", "name")]
     assert not verdict.passed
@@ -82,7 +82,7 @@ def test_a_banned_product_is_banned_not_passed_and_keeps_its_version() -> None:
 
 
 def test_a_product_too_large_as_json_is_dead_lettered_with_its_size() -> None:
-    verdict = _judge(_product(description="д" * 600), limit=1_000)(Record(b"avro"), "now")
+    verdict = _judge(_product(description="д" * 600), limit=1_000).judge(b"p-1", b"avro", "now")
     assert verdict.dead_letter is not None
     assert verdict.dead_letter.error_type == "too-large"
     assert "1,000 bytes" in verdict.dead_letter.message
@@ -94,7 +94,7 @@ def test_a_product_too_large_as_json_is_dead_lettered_with_its_size() -> None:
     (EOFError(), "not-avro"),
 ])
 def test_faults_of_the_bytes_are_dead_letters(error: Exception, kind: str) -> None:
-    verdict = _judge(error=error)(Record(b"\x00garbage"), "now")
+    verdict = _judge(error=error).judge(b"p-1", b"\x00garbage", "now")
     assert verdict.dead_letter is not None and verdict.dead_letter.error_type == kind
 
 
@@ -105,7 +105,7 @@ def test_faults_of_the_bytes_are_dead_letters(error: Exception, kind: str) -> No
 ])
 def test_registry_faults_are_not_dead_letters(error: Exception) -> None:
     with pytest.raises(RegistryUnavailable):
-        _judge(error=error)(Record(b"\x00avro"), "now")
+        _judge(error=error).judge(b"p-1", b"\x00avro", "now")
 
 
 class BrokenBans(BanList):
@@ -116,19 +116,19 @@ class BrokenBans(BanList):
 def test_wrong_types_and_exceptions_while_judging_are_dead_letters() -> None:
     judge = _judge(_product())
     judge.bans = BrokenBans()
-    broken = judge(Record(b"avro"), "now")
+    broken = judge.judge(b"p-1", b"avro", "now")
     assert broken.dead_letter == DeadLetter("judge-error", "KeyError: 'name'")
-    missing = _judge({"product_id": "1"})(Record(b"avro"), "now")
+    missing = _judge({"product_id": "1"}).judge(b"p-1", b"avro", "now")
     assert missing.dead_letter is not None
     assert missing.dead_letter.error_type == "invalid-product"
-    odd = _judge(["not", "a", "record"])(Record(b"avro"), "now")
+    odd = _judge(["not", "a", "record"]).judge(b"p-1", b"avro", "now")
     assert odd.dead_letter is not None and odd.dead_letter.error_type == "not-a-product"
 
 
 def test_a_tombstone_with_a_key_delists_and_one_without_is_dead_lettered() -> None:
-    verdict = _judge(_product())(Record(None), "now")
+    verdict = _judge(_product()).judge(b"p-1", None, "now")
     assert verdict.delisted and verdict.dead_letter is None and not verdict.passed
-    keyless = _judge(_product())(Record(None, None), "now")
+    keyless = _judge(_product()).judge(None, None, "now")
     assert keyless.dead_letter == DeadLetter("tombstone",
                                              "shop-raw record has neither key nor value")
 
@@ -168,11 +168,11 @@ def test_a_record_of_another_subjects_schema_is_dead_lettered() -> None:
     registry = FakeRegistry([11, 12])
     judge = _judge(_product())
     judge.subject = SubjectSchemas(registry, "shop-raw-value")  # type: ignore[arg-type]
-    assert judge(Record(_wire(12)), "now").passed
-    wrong = judge(Record(_wire(99)), "now").dead_letter
+    assert judge.judge(b"p-1", _wire(12), "now").passed
+    wrong = judge.judge(b"p-1", _wire(99), "now").dead_letter
     assert wrong == DeadLetter("wrong-schema", "schema id 99 is not a version of shop-raw-value")
     asked = registry.asked
-    judge(Record(_wire(99)), "now")
+    judge.judge(b"p-1", _wire(99), "now")
     assert registry.asked == asked  # the refusal is remembered, not asked again
 
 
