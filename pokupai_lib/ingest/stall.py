@@ -28,10 +28,16 @@ class StallClock:
     def __init__(self, limit_s: float, now: float) -> None:
         self.limit_s = limit_s
         self._since = now
+        self._fetched_at = float("-inf")
 
     def fetched(self, now: float) -> None:
         """Records arrived: the consumer moves."""
-        self._since = now
+        self._since = self._fetched_at = now
+
+    def fetching(self, now: float, within_s: float = 2.0) -> bool:
+        """Whether records arrived in the last ``within_s`` seconds: then the fetch responses
+        keep the consumer's cached high watermarks fresh."""
+        return now - self._fetched_at < within_s
 
     def observe(self, lag: int | None, now: float) -> float | None:
         """Feed one lag reading; returns the stalled seconds once past the limit, else None.

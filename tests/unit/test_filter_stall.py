@@ -31,6 +31,16 @@ def test_fetching_and_outages_restart_the_clock() -> None:
     assert clock.observe(5, now=201) == 61
 
 
+def test_the_cached_watermarks_are_trusted_only_while_records_keep_arriving() -> None:
+    clock = StallClock(limit_s=60, now=0)
+    assert not clock.fetching(now=0.5)  # nothing fetched yet: ask the broker
+    clock.fetched(now=10)
+    assert clock.fetching(now=11.9)
+    assert not clock.fetching(now=12.1)  # a consumer that stopped fetching has a stale cache
+    clock.observe(0, now=11)  # an idle reading restarts the stall clock, not this one
+    assert clock.fetching(now=11.5)
+
+
 def test_a_trailing_transaction_marker_is_no_lag_once_the_end_was_seen() -> None:
     ends = PartitionEnds()
     assert ends.lag(0, position=99, high=100) == 1  # the marker, before the end is seen
