@@ -20,6 +20,7 @@ from fastavro.validation import ValidationError, validate
 
 __all__ = [
     "DEFAULT_SCHEMA_PATH",
+    "declares_product_types",
     "parsed_schema",
     "schema_text",
     "validate_decoded_product",
@@ -224,17 +225,29 @@ def _short(datum: Any) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
-def validate_decoded_product(record: Mapping[str, Any], *, path: Path | None = None
-                             ) -> list[str]:
+def declares_product_types(writer: Mapping[str, Any], *, path: Path | None = None) -> bool:
+    """Whether a writer schema (parsed by fastavro) declares every field of the product
+    schema with the same type: a record it wrote then holds them all, typed as ours."""
+    _, ours, _known = _load(path)
+    theirs = {field["name"]: field["type"] for field in writer.get("fields", ())}
+    return all(field["name"] in theirs and theirs[field["name"]] == field["type"]
+               for field in ours["fields"])
+
+
+def validate_decoded_product(record: Mapping[str, Any], *, typed: bool | None = None,
+                             path: Path | None = None) -> list[str]:
     """Like :func:`validate_product`, for a record an Avro reader has already decoded.
 
-    Decoding with the product schema guarantees every field and type, so only the semantic
-    checks remain. A record written with a later version of the schema (fields added, as the
-    registry's BACKWARD rule allows) is checked on the fields this version knows, and keeps
-    its new ones; a record that lacks a known field gets the full check.
+    ``typed`` says whether the writer's schema declares every product field with our type
+    (:func:`declares_product_types`); ``None`` when the writer's schema is not known, taken as
+    yes when the record has exactly our fields. Then decoding has checked the types and only
+    the semantic checks remain; a later version that only added fields is typed, and its
+    record keeps the new ones. Otherwise the fields this version knows get the full check.
     """
     _, _schema, known = _load(path)
-    if record.keys() == known:
+    if typed is None:
+        typed = record.keys() == known
+    if typed:
         return _semantic_problems(record)
     if known.issubset(record.keys()):
         return validate_product({name: record[name] for name in known}, path=path)

@@ -20,6 +20,7 @@ from pokupai_lib.ingest.verdicts import (
     dead_letter_record,
     writer_schema_id,
 )
+from pokupai_lib.schema.product import schema_text
 
 
 @dataclass
@@ -146,11 +147,16 @@ def test_a_dead_letter_carries_the_source_and_a_bounded_prefix_of_a_large_value(
 
 
 class FakeRegistry:
-    """Versions of one subject, and how often they were asked for."""
+    """Versions of one subject (each the product schema, or the text given for its id), and
+    how often they were asked for."""
 
-    def __init__(self, ids: list[int]) -> None:
+    def __init__(self, ids: list[int], texts: dict[int, str] | None = None) -> None:
         self.ids = ids
+        self.texts = texts or {}
         self.asked = 0
+
+    def get_schema(self, schema_id: int) -> Any:
+        return type("Schema", (), {"schema_str": self.texts.get(schema_id, schema_text())})()
 
     def get_versions(self, _subject: str) -> list[int]:
         self.asked += 1
@@ -183,3 +189,33 @@ def test_a_version_registered_after_start_is_found_by_asking_again() -> None:
     registry.ids.append(13)
     assert schemas.holds(13) and writer_schema_id(_wire(13)) == 13
     assert writer_schema_id(b"{json}") is None
+
+
+def _version(change: Any) -> str:
+    schema = orjson.loads(schema_text())
+    change(schema["fields"])
+    return orjson.dumps(schema).decode()
+
+
+def test_a_version_that_only_adds_fields_gets_the_semantic_checks_and_keeps_its_fields() -> None:
+    added = _version(lambda fields: fields.append(
+        {"name": "discount_percent", "type": "int", "default": 0}))
+    judge = _judge(_product(discount_percent=15))
+    judge.subject = SubjectSchemas(FakeRegistry([11], {11: added}), "shop-raw-value")  # type: ignore[arg-type]
+    verdict = judge.judge(b"p-1", _wire(11), "now")
+    assert verdict.passed and orjson.loads(verdict.value or b"")["discount_percent"] == 15
+    judge.deserializer = lambda _raw, _ctx: _product(discount_percent=15, name=" ")
+    blank = judge.judge(b"p-1", _wire(11), "now").dead_letter
+    assert blank == DeadLetter("invalid-product", "name: must not be empty")
+    assert judge.subject.typed == {11: True}  # asked once
+
+
+def test_a_version_that_retypes_a_field_gets_the_full_check() -> None:
+    def retype(fields: list[dict[str, Any]]) -> None:
+        next(f for f in fields if f["name"] == "stock")["type"] = "string"
+    judge = _judge(_product(stock="many"))
+    judge.subject = SubjectSchemas(FakeRegistry([11], {11: _version(retype)}),  # type: ignore[arg-type]
+                                   "shop-raw-value")
+    wrong = judge.judge(b"p-1", _wire(11), "now").dead_letter
+    assert wrong is not None and wrong.error_type == "invalid-product"
+    assert wrong.message.startswith("stock: wrong type")
