@@ -277,7 +277,7 @@ def main() -> None:
         f"| with moderation state and the new matching | {after:,.0f} "
         f"({after / before:.0%} of before; target ≥ 90 %) | {_rates(afters)} |",
         "",
-        f"Filter RSS (with its judging child) after the rounds: {rss_mb:,.0f} MiB for "
+        f"Filter RSS (with its judging children) after the rounds: {rss_mb:,.0f} MiB for "
         f"{sum(products.values()):,} products in its state.",
     ]
     write_results(lines)
