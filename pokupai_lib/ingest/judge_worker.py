@@ -231,6 +231,8 @@ def serve(requests: Connection, replies: Connection) -> None:
 def main() -> None:
     """Entry point of the judging child."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s judge: %(message)s")
+    # Every registry request of every child, at INFO, was most of the filter's log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
 
