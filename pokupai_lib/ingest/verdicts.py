@@ -155,21 +155,21 @@ class Judge:
             return Verdict(dead_letter=product)
         if not isinstance(product, dict):
             return Verdict(dead_letter=DeadLetter("not-a-product", "value is not a record"))
+        schema_id, subject = writer_schema_id(raw), self.subject
+        ours = subject is None or schema_id is None or subject.holds(schema_id)
+        # A version of ours that declares our fields as ours leaves only the semantic checks:
+        # the lab's products are written with version 2 (one field more), which took the full
+        # check (70 µs a record judged, 55 µs now).
+        typed = (subject.typed_as_ours(schema_id)
+                 if ours and subject is not None and schema_id is not None else None)
+        problems = validate_decoded_product(product, typed=typed)
+        if problems:  # first: "name: missing required field" says more than "wrong schema"
+            return Verdict(dead_letter=DeadLetter("invalid-product", "; ".join(problems)))
         # Field names alone do not prove types: a look-alike schema of another subject
         # could give the same names with other types.
-        schema_id = writer_schema_id(raw)
-        typed = None
-        if self.subject is not None and schema_id is not None:
-            if not self.subject.holds(schema_id):
-                return Verdict(dead_letter=DeadLetter(
-                    "wrong-schema", f"schema id {schema_id} is not a version of "
-                                    f"{self.subject.subject}"))
-            # The lab's products are written with version 2 (one field more), which took the
-            # full check: 70 µs a record judged, against 55 µs now.
-            typed = self.subject.typed_as_ours(schema_id)
-        problems = validate_decoded_product(product, typed=typed)
-        if problems:
-            return Verdict(dead_letter=DeadLetter("invalid-product", "; ".join(problems)))
+        if subject is not None and not ours:
+            return Verdict(dead_letter=DeadLetter(
+                "wrong-schema", f"schema id {schema_id} is not a version of {subject.subject}"))
         # A copy, because the moderation state keeps it: orjson's output holds an 8 KiB buffer
         # whatever its length (measured: 8.6 KB held per 1 KB value).
         value = memoryview(orjson.dumps({**product, "filtered_at": filtered_at})).tobytes()

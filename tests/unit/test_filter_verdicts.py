@@ -219,3 +219,11 @@ def test_a_version_that_retypes_a_field_gets_the_full_check() -> None:
     wrong = judge.judge(b"p-1", _wire(11), "now").dead_letter
     assert wrong is not None and wrong.error_type == "invalid-product"
     assert wrong.message.startswith("stock: wrong type")
+
+
+def test_a_record_of_another_subject_that_lacks_our_fields_says_which_are_missing() -> None:
+    judge = _judge({"product_id": "legacy-01"})
+    judge.subject = SubjectSchemas(FakeRegistry([11]), "shop-raw-value")  # type: ignore[arg-type]
+    letter = judge.judge(b"p-1", _wire(99), "now").dead_letter
+    assert letter is not None and letter.error_type == "invalid-product"
+    assert "name: missing required field" in letter.message
