@@ -219,6 +219,29 @@ def bottleneck(report: RunReport) -> str:
             f"({pace:,.0f} products/s steady).")
 
 
+# The programs the lab runs but does not write (Kafka's brokers, Connect, MirrorMaker 2,
+# Elasticsearch, the registry): the floor of what a product costs, whatever our code does.
+_THIRD_PARTY = ("kafka-", "elasticsearch", "mirror-maker", "schema-registry")
+
+
+def cost_per_product(report: RunReport) -> str:
+    """One sentence: the run's CPU per product, all of it (the bench's own samplers left out)
+    and the part spent in third-party programs, and the rate the machine's cores could carry
+    at each cost, so a throughput target can be set against the machine."""
+    rows = [row for row in report.cpu if not row.process.startswith("bench:")]
+    if not rows or not report.total or not rows[0].machine_pct:
+        return "CPU per product: not measured."
+    cores = rows[0].core_pct / rows[0].machine_pct
+    spent = sum(row.cpu_s for row in rows)
+    floor = sum(row.cpu_s for row in rows if row.process.startswith(_THIRD_PARTY))
+    per, per_floor = spent / report.total, floor / report.total
+    return (f"CPU per product: {1000 * per:.1f} ms in all ({spent:.0f} CPU-s for "
+            f"{report.total:,} products), {1000 * per_floor:.1f} ms of it in Kafka, Connect, "
+            f"MirrorMaker 2, Elasticsearch and the registry. At that cost the {cores:.0f} "
+            f"cores carry at most {cores / per:,.0f} products/s "
+            f"({cores / per_floor:,.0f}/s if only those programs ran).")
+
+
 def render_run(report: RunReport) -> list[str]:
     """The markdown of one run: stage table, CPU table, latency row, plot link."""
     n = report.total
@@ -240,6 +263,7 @@ def render_run(report: RunReport) -> list[str]:
               "| --- | --- | --- | --- |"]
     lines += [f"| {row.process} | {row.cpu_s:.1f} | {row.core_pct:.0f} % | "
               f"{row.machine_pct:.1f} % |" for row in report.cpu]
+    lines += ["", cost_per_product(report)]
     lat = report.latency
     p50, p99 = lat.quantile(0.5), lat.quantile(0.99)
     ok = p99 is not None and p99 <= LATENCY_P99_MAX_S and not lat.missed

@@ -143,3 +143,14 @@ def test_searchable_target_is_met_at_half_the_filters_rate_and_3000_per_second()
     stages = [report.StageResult("filtered", 20_000, 2.0, 10_000.0, None),
               report.StageResult("searchable", 20_000, 4.0, 5_000.0, None)]
     assert report.stage_target(_run_report(stages=stages), "searchable").endswith("50%, met")
+
+
+def test_cost_per_product_leaves_out_the_bench_and_names_the_third_party_floor() -> None:
+    cpu = report.cpu_rows({"kafka-1": 6.0, "elasticsearch": 2.0, "recommender": 9.0,
+                           "bench: stage samplers, latency probe": 5.0}, 25.0, 10.0, 2)
+    sentence = report.cost_per_product(_run_report(cpu=cpu))
+    # 20 CPU-s (6 + 2 + 9 + 3 elsewhere) for 20,000 products: 1 ms; 8 CPU-s third-party.
+    assert sentence.startswith("CPU per product: 1.0 ms in all (20 CPU-s for 20,000 products), "
+                               "0.4 ms of it in Kafka")
+    assert "the 2 cores carry at most 2,000 products/s (5,000/s if only those" in sentence
+    assert report.cost_per_product(_run_report(cpu=[])) == "CPU per product: not measured."
