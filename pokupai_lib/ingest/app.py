@@ -333,7 +333,7 @@ class FilterLoop:
         lag = 0
         for tp in positions:
             low, high = self.consumer.get_watermark_offsets(tp, timeout=5, cached=cached)
-            if high < 0:  # no fetch response for it yet
+            if cached and high < 0:  # no fetch response for it yet
                 low, high = self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)
             offset = tp.offset if tp.offset >= 0 else committed.get(tp.partition, -1)
             lag += self.ends.lag(tp.partition, offset if offset >= 0 else low, high)

@@ -112,23 +112,24 @@ def wait_for_filter(cfg: LabConfig, timeout_s: float | None = None) -> dict[str,
     target = end_offsets(cfg, cfg.topics.shop_raw)
     admin = admin_client(cfg)
 
-    committed_by: list[float] = []  # when the offsets were first seen at the target
+    committed_by: float | None = None  # when the offsets were first seen at the target
 
     def progress() -> _FilterProgress:
+        nonlocal committed_by
         read_at = time.time()
         committed = committed_offsets(admin, cfg)
         uncommitted = {p: end - max(committed.get(p, -1), 0) for p, end in target.items()
                        if end > 0 and committed.get(p, -1) < end}
         if uncommitted:
-            committed_by.clear()
-        elif not committed_by:
-            committed_by.append(read_at)
+            committed_by = None
+        elif committed_by is None:
+            committed_by = read_at
         stats = filter_stats(cfg)
         # Gauges refreshed after the offsets were first seen committed: the loop refreshes
         # between batches, so the batch that committed them has reached the filter's state
         # by then. (Within one probe, a refresh once a second rarely fell in the few
         # milliseconds between the two reads: waits of 15-30 s were seen.)
-        fresh = bool(committed_by) and float(stats.get("refreshed_at", 0)) > committed_by[0]
+        fresh = committed_by is not None and float(stats.get("refreshed_at", 0)) > committed_by
         return _FilterProgress(bool(stats["ready"]) and fresh, int(stats["lag"]), uncommitted,
                                bool(stats.get("ban_changes_pending")), stats)
 
