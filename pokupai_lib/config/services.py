@@ -84,6 +84,10 @@ class FilterConfig(LoopbackService):
     max_record_bytes: int = 950_000
     transaction_timeout_ms: int = 60_000
     transaction_call_timeout_s: float = 30.0
+    # send_offsets_to_transaction answers in milliseconds, but waits for ever for a group
+    # coordinator that restarted while the filter idled (librdkafka issue 5511, reproduced:
+    # the next batch waited out the 30 s bound above); a new producer then goes on.
+    send_offsets_timeout_s: float = Field(default=10.0, gt=0)
     # Each product is two records (shop-clear and shop-moderation, both carrying the version):
     # zstd leaves the brokers fewer bytes to replicate than lz4.
     compression: Literal["lz4", "zstd", "snappy", "gzip", "none"] = "zstd"
@@ -209,6 +213,10 @@ class RecommenderConfig(LoopbackService):
     # The producer's transaction.timeout.ms: a fence in a run younger than this cannot be the
     # coordinator aborting an old transaction, so it is a second instance.
     transaction_timeout_s: int = Field(default=60, ge=1)
+    # Bound on send_offsets_to_transaction, which Quix leaves unbounded: after a restart of the
+    # group coordinator it waited for ever (librdkafka issue 5511, reproduced), and the app
+    # with it. Past the bound the app is rebuilt with a new producer.
+    send_offsets_timeout_s: float = Field(default=10.0, gt=0)
     # Rebuilding the app after a Kafka fault: first and longest wait, and how long a run must
     # last for the next fault to start again from the first wait.
     restart_backoff_s: tuple[float, float] = (1.0, 30.0)

@@ -71,9 +71,10 @@ class TransactionalWriter:
         """
         timeout_s = self.settings.transaction_call_timeout_s
         if offsets:
+            send_s = self.settings.send_offsets_timeout_s
             send = functools.partial(self.producer.send_offsets_to_transaction, offsets, group,
-                                     timeout_s)
-            call_within("send_offsets_to_transaction", send, timeout_s)
+                                     send_s)
+            call_within("send_offsets_to_transaction", send, send_s)
         call_within("commit_transaction",
                     functools.partial(self.producer.commit_transaction, timeout_s), timeout_s)
 

@@ -53,7 +53,7 @@ from quixstreams.state import State
 
 from pokupai_lib.config import LabConfig, Principal, load_config
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.faults import Backoff
+from pokupai_lib.kafka.faults import Backoff, call_within
 from pokupai_lib.kafka.topic_reader import is_partition_eof
 from pokupai_lib.recommendations.category_rows import apply_member_change, category_row
 from pokupai_lib.recommendations.dead_letters import (
@@ -77,8 +77,8 @@ from pokupai_lib.recommendations.rules import (
 from pokupai_lib.recommendations.stats import RecommenderStats
 from pokupai_lib.runtime.stats_http import serve_stats
 
-__all__ = ["AdaptiveCommitApplication", "Recommender", "TextKeyDeserializer", "build_app",
-           "main"]
+__all__ = ["AdaptiveCommitApplication", "Recommender", "TextKeyDeserializer", "bound_send_offsets",
+           "build_app", "main"]
 
 log = logging.getLogger("pokupai_lib.recommender")
 
@@ -295,9 +295,11 @@ class AdaptiveCommitApplication(Application):
     poll, and the run tracker and the checkpoint know whether that poll gave a message and
     when the checkpoint began."""
 
-    def __init__(self, *args: Any, idle_commit_s: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, idle_commit_s: float, send_offsets_timeout_s: float,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.idle_commit_s = idle_commit_s
+        bound_send_offsets(self._producer._producer, send_offsets_timeout_s)
 
     def _process_message(self, dataframe_composed: Any) -> None:
         super()._process_message(dataframe_composed)  # type: ignore[no-untyped-call]
@@ -307,6 +309,24 @@ class AdaptiveCommitApplication(Application):
         age = time.monotonic() - checkpoint._created_at
         if age >= self.idle_commit_s and not checkpoint.empty():
             self._processing_context.commit_checkpoint(force=True)
+
+
+def bound_send_offsets(producer: Any, timeout_s: float, grace_s: float = 5.0) -> None:
+    """Make ``producer.send_offsets_to_transaction`` (Quix's wrapper of the transactional
+    producer) give up after ``timeout_s``: Quix calls it without a timeout on every commit, and
+    librdkafka waited for ever for a group coordinator that had restarted while the app idled
+    (its issue 5511), and it can outlive a timeout too (issue 5456): the call is given up
+    ``grace_s`` after its own timeout. :class:`~pokupai_lib.errors.ProducerLost` then ends the
+    run and the runner builds a new app, whose producer fences the stuck one."""
+    unbounded = producer.send_offsets_to_transaction
+
+    def bounded(positions: list[TopicPartition], group_metadata: Any,
+                timeout: float | None = None) -> None:
+        budget = timeout_s if timeout is None or timeout < 0 else min(timeout, timeout_s)
+        call_within("send_offsets_to_transaction",
+                    lambda: unbounded(positions, group_metadata, budget), budget, grace_s)
+
+    producer.send_offsets_to_transaction = bounded
 
 
 def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
@@ -325,6 +345,7 @@ def build_app(cfg: LabConfig, stats: RecommenderStats) -> Application:
         auto_offset_reset="earliest",
         commit_interval=rec.commit_interval_s,
         idle_commit_s=rec.idle_commit_s,
+        send_offsets_timeout_s=rec.send_offsets_timeout_s,
         consumer_poll_timeout=rec.poll_timeout_s,
         state_dir=str(cfg.paths.state / "recommender"),
         auto_create_topics=True,

@@ -78,6 +78,7 @@ from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError
 from quixstreams.models.topics.exceptions import CreateTopicTimeout
 
+from pokupai_lib.errors import ProducerLost
 from pokupai_lib.kafka import faults
 from pokupai_lib.kafka.faults import Backoff, Fault
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
@@ -86,9 +87,10 @@ __all__ = ["AppRunner", "Runnable", "classify"]
 
 log = logging.getLogger("pokupai_lib.recommender")
 
-# Quix's own exceptions for an outage that carry no KafkaError of their own.
+# Quix's own exceptions for an outage that carry no KafkaError of their own, and ours for a
+# producer call that outlived its bound (``call_within``).
 _OUTAGE_EXCEPTIONS = (KafkaBrokerUnavailableError, CheckpointProducerTimeout,
-                      KafkaProducerTransactionCommitFailed, CreateTopicTimeout)
+                      KafkaProducerTransactionCommitFailed, CreateTopicTimeout, ProducerLost)
 
 
 def classify(exc: BaseException) -> Fault:

@@ -10,6 +10,7 @@ from quixstreams.checkpointing.exceptions import CheckpointProducerTimeout
 from quixstreams.internal_producer import KafkaProducerTransactionCommitFailed
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaConsumerException
 
+from pokupai_lib.errors import ProducerLost
 from pokupai_lib.kafka.faults import Backoff, Fault, kafka_errors
 from pokupai_lib.recommendations.recovery import AppRunner, classify
 from pokupai_lib.runtime.exit_codes import ZOMBIE_EXIT_CODE
@@ -43,6 +44,7 @@ def _during_cleanup(cleanup: Exception, original: Exception) -> Exception:
                  _kafka(KafkaError._TIMED_OUT, retriable=True)),
     KafkaBrokerUnavailableError("all brokers down for 120 s"),
     CheckpointProducerTimeout("3 messages failed to be produced"),
+    ProducerLost("send_offsets_to_transaction outlived its 10 s timeout"),
 ])
 def test_an_unreachable_cluster_or_a_transaction_that_cannot_commit_is_an_outage(
         exc: Exception) -> None:
