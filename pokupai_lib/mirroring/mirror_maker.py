@@ -60,6 +60,8 @@ def mirror_properties(cfg: LabConfig) -> dict[str, str]:
         # needed; a second node would need it.
         f"{target}.exactly.once.source.support": "enabled",
         f"{target}.producer.transaction.timeout.ms": str(cfg.mirror.transaction_timeout_s * 1000),
+        f"{flow}.transaction.boundary": "interval",
+        f"{flow}.transaction.boundary.interval.ms": str(cfg.mirror.transaction_interval_ms),
         # acks=all and idempotence on the copy, so a broker restart loses or repeats nothing;
         # a short linger batches the copy instead of one request per record under load.
         f"{target}.producer.acks": "all",

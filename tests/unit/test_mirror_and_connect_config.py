@@ -26,6 +26,9 @@ def test_mirror_maker_copies_the_two_topics_one_way_with_rf3_and_mtls(tmp_cfg: L
     # cluster's prefix (a bare worker key such as offset.flush.interval.ms is ignored)
     assert props["secondary.exactly.once.source.support"] == "enabled"
     assert props["secondary.producer.transaction.timeout.ms"] == "10000"
+    # a connector setting: with the flow's prefix, a transaction per interval, not per poll
+    assert props["primary->secondary.transaction.boundary"] == "interval"
+    assert props["primary->secondary.transaction.boundary.interval.ms"] == "250"
     assert not any(key.startswith("offset.flush") for key in props)
     for cluster in ("primary", "secondary"):
         assert props[f"{cluster}.security.protocol"] == "SSL"
