@@ -59,11 +59,16 @@ def freshness(cfg: LabConfig, samples: int, spacing_s: float) -> list[float]:
             while not done.is_set() or pending:
                 with lock:
                     words = list(pending)
+                # A search returns at most search_size products: with more words pending
+                # (a stalled stage) one search would hide the rest until they time out.
+                size = cfg.client_api.search_size
+                ids = set()
+                for at in range(0, len(words), size):
+                    found = http.post("/search", json={
+                        "id_client": "bench", "word_search": " ".join(words[at:at + size])})
+                    ids |= {p["product_id"] for p in found.json().get("products", [])}
+                now = time.perf_counter()
                 if words:
-                    found = http.post("/search", json={"id_client": "bench",
-                                                       "word_search": " ".join(words)})
-                    ids = {p["product_id"] for p in found.json().get("products", [])}
-                    now = time.perf_counter()
                     with lock:
                         for word in words:
                             product_id, started = pending[word]
