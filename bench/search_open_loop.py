@@ -3,9 +3,12 @@
 ``vegeta`` (built from the Go module proxy into ``.cache/tools`` on first use) sends requests
 at a fixed rate whatever the answers' pace, so a slow answer cannot slow the load down and
 hide itself, as it does with a fixed number of busy clients. Each rate runs for ``--seconds``
-against the client API (``POST /search``) and then against Elasticsearch alone with the very
-request the API sends. A request that times out or fails on its socket counts as failed, and
-its latency (the timeout) stays in the percentiles. Appends the results to results.md.
+against Elasticsearch alone with the very request the API sends, then against the client API
+(``POST /search``). Every search through the API is also a search event the recommender works
+on, so before each attack the bench waits for the recommender to catch up: otherwise one
+rate's backlog would load the next measurement, Elasticsearch's included. A request that times
+out or fails on its socket counts as failed, and its latency (the timeout) stays in the
+percentiles. Appends the results to results.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from search_latency import TERMS
 from pokupai_lib.client_api.query import FILTER_PATH, search_body
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.lab import up_platform
+from pokupai_lib.recommendations.checks import wait_until_caught_up
 
 VEGETA = "github.com/tsenart/vegeta/v12@v12.13.0"
 P99_TARGET_MS = 50.0
@@ -96,7 +100,7 @@ def _highest(results: list[RateResult]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rates", type=int, nargs="+", default=[100, 300, 1000, 2000])
+    parser.add_argument("--rates", type=int, nargs="+", default=[25, 50, 100, 200, 400, 1000])
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     cfg = load_config()
@@ -111,14 +115,19 @@ def main() -> None:
                   f"{','.join(FILTER_PATH)}",
                   [search_body(term, size) for term in TERMS], work / "es.json")
     attack(vegeta, api, 50, 3)  # warm-up, not recorded
-    api_results = [attack(vegeta, api, rate, args.seconds) for rate in args.rates]
-    es_results = [attack(vegeta, es, rate, args.seconds) for rate in args.rates]
+    es_results, api_results = [], []
+    for rate in args.rates:
+        for target, results in ((es, es_results), (api, api_results)):
+            wait_until_caught_up(cfg, timeout_s=300)
+            results.append(attack(vegeta, target, rate, args.seconds))
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "", f"## Search latency at fixed offered rates (open loop) — {now}",
         f"Machine: {machine()}. The whole platform runs on the same 2 cores, and so does "
-        f"vegeta. Each rate offered for {args.seconds} s; a request failing or taking over "
-        "2 s counts as failed, its latency stays in the percentiles.", "",
+        f"vegeta. Each rate offered for {args.seconds} s, to Elasticsearch alone and then to "
+        "the API, each once the recommender had caught up with the searches before; a "
+        "request failing or taking over 2 s counts as failed, its latency stays in the "
+        "percentiles.", "",
         "| offered req/s | API p50 | API p99 | API failed | Elasticsearch p50 | "
         "Elasticsearch p99 | Elasticsearch failed |",
         "| --- | --- | --- | --- | --- | --- | --- |",
