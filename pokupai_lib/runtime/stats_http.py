@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +12,7 @@ from urllib.parse import unquote
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-__all__ = ["ServedStats", "serve_stats"]
+__all__ = ["ServedStats", "StatsServer", "serve_stats"]
 
 
 class ServedStats(Protocol):
@@ -26,8 +27,20 @@ class ServedStats(Protocol):
 Lookup = Callable[[str], Mapping[str, Any] | None]
 
 
+class StatsServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up before its answer is written (a scrape that timed
+    out while a busy process built ``/metrics``); other errors keep their traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipe, ConnectionReset
+            return
+        super().handle_error(request, client_address)
+
+
 def serve_stats(stats: ServedStats, host: str, port: int, name: str = "stats",
-                lookups: Mapping[str, Lookup] | None = None) -> ThreadingHTTPServer:
+                lookups: Mapping[str, Lookup] | None = None) -> StatsServer:
     """Serve ``/metrics`` (Prometheus), ``/stats`` (JSON) and ``/health`` in a daemon thread,
     and ``/<lookup>/<id>`` for each of ``lookups`` (its JSON answer, or 404 for None)."""
 
@@ -62,6 +75,6 @@ def serve_stats(stats: ServedStats, host: str, port: int, name: str = "stats",
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = StatsServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
     return server

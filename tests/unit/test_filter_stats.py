@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from pokupai_lib.config import LabConfig
 from pokupai_lib.errors import LabTimeoutError
 from pokupai_lib.ingest import checks
 from pokupai_lib.ingest.stats import FilterStats
-from pokupai_lib.runtime.stats_http import serve_stats
+from pokupai_lib.runtime.stats_http import StatsServer, serve_stats
 
 
 def test_snapshot_counts_and_percentiles() -> None:
@@ -51,6 +52,26 @@ def test_http_views() -> None:
         assert "filter_processed_total 3.0" in metrics
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError(32, "Broken pipe"),
+                                   ConnectionResetError(104, "Connection reset by peer")])
+def test_a_client_that_hung_up_leaves_no_traceback(error: OSError,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    server = StatsServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    try:
+        try:
+            raise error
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug in a view")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug in a view" in capsys.readouterr().err
+    finally:
+        server.server_close()
 
 
 def _topic_holds(monkeypatch: pytest.MonkeyPatch, *terms: str) -> None:
