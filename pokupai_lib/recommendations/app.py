@@ -426,7 +426,8 @@ class LagGauge:
     def follow(self, stop: threading.Event) -> None:
         while not stop.wait(1.0):
             try:
-                self.stats.set_lag(self.measure())
+                started = time.time()
+                self.stats.set_lag(self.measure(), measured_from=started)
             except KafkaException as exc:  # e.g. a coordinator moving while a broker restarts
                 log.warning("lag not measured this time: %s", exc)
 

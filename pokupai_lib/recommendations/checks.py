@@ -48,12 +48,22 @@ def recommender_stats(cfg: LabConfig) -> dict[str, Any]:
 
 def wait_until_caught_up(cfg: LabConfig, timeout_s: float | None = None) -> dict[str, int]:
     """Wait until the recommender has committed everything in its inputs and its own
-    repartition topics; return the lag per topic."""
+    repartition topics, by a measurement begun after this call; return the lag per topic."""
     timeout_s = cfg.timeouts.catch_up_s if timeout_s is None else timeout_s
-    return wait_until(lambda: recommender_stats(cfg).get("lag") or {},
-                      until=lambda lag: bool(lag) and not any(lag.values()), timeout_s=timeout_s,
-                      every_s=0.5, what="the recommender to commit everything in its inputs "
-                      "(state: lag per topic)", log=cfg.paths.log(RECOMMENDER))
+    asked = time.time()
+
+    def lag_measured_since_asked() -> dict[str, int] | None:
+        stats = recommender_stats(cfg)
+        # a recommender started from older code does not say when: its lag is taken as is
+        fresh = "lag_measured_from" not in stats or (stats["lag_measured_from"] or 0) >= asked
+        return (stats.get("lag") or {}) if fresh else None
+
+    lag: dict[str, int] = wait_until(
+        lag_measured_since_asked, until=lambda lag: bool(lag) and not any(lag.values()),
+        timeout_s=timeout_s, every_s=0.5, what="the recommender to commit everything in its "
+        "inputs (state: lag per topic, None until measured after the wait began)",
+        log=cfg.paths.log(RECOMMENDER))
+    return lag
 
 
 

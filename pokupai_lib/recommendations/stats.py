@@ -48,6 +48,7 @@ class RecommenderStats:
         self._matches: Tally[str] = Tally()
         self._latencies: deque[float] = deque(maxlen=10_000)
         self._lags: dict[str, int] = {}
+        self._lag_from: float | None = None
         self.started_at: str | None = None
         self.ready = False
 
@@ -61,22 +62,26 @@ class RecommenderStats:
         if latency is not None and latency >= 0:
             self.latency.observe(latency)
 
-    def set_lag(self, lags: dict[str, int]) -> None:
+    def set_lag(self, lags: dict[str, int], measured_from: float) -> None:
+        """Lags measured by a pass that began at ``measured_from`` (epoch seconds): a wait for
+        "caught up" takes only a pass begun after it started, not one that a stuck app or an
+        unreachable coordinator left standing."""
         for topic, lag in lags.items():
             self.lag.labels(topic).set(lag)
         with self._lock:
             self._lags = dict(lags)
+            self._lag_from = measured_from
         self.ready = True
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON stats view."""
         with self._lock:
             latencies = sorted(self._latencies)
-            matches, lags = dict(self._matches), dict(self._lags)
+            matches, lags, lag_from = dict(self._matches), dict(self._lags), self._lag_from
 
         def pct(q: float) -> float | None:
             return round(latencies[int(q * (len(latencies) - 1))], 3) if latencies else None
 
         return {"ready": self.ready, "started_at": self.started_at,
-                "recommendations_by_match": matches, "lag": lags,
+                "recommendations_by_match": matches, "lag": lags, "lag_measured_from": lag_from,
                 "latency_s": {"p50": pct(0.5), "p99": pct(0.99)}}
