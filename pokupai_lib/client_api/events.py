@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,18 +53,30 @@ def parse_search_event(value: bytes) -> SearchEvent:
 
 
 class SearchRecorder:
-    """An idempotent acks=all producer of search events with counted delivery outcomes."""
+    """An idempotent acks=all producer of search events with counted delivery outcomes.
 
-    def __init__(self, cfg: LabConfig) -> None:
+    It replaces a producer that stopped delivering: after the whole primary cluster was gone
+    for a minute, one kept every later event queued until it timed out, for good (seen in
+    CI: no search recorded, so no recommendation, 20 minutes on). Events wait ``stuck_after_s``
+    with nothing delivered; then the queued ones are taken from the old producer and sent
+    again through a new one (an outage that lasts goes on holding them there).
+    """
+
+    def __init__(self, cfg: LabConfig, stuck_after_s: float = 30.0) -> None:
         self.topic = cfg.topics.client_searches
         # A search never waits for its event, so events can gather for 100 ms: far fewer,
         # larger produce requests for the brokers under load.
-        self.producer = Producer(client_config(cfg, "primary", "client-api", **{
+        self._conf = client_config(cfg, "primary", "client-api", **{
             "acks": "all", "enable.idempotence": True, "linger.ms": 100,
-            "compression.type": "lz4"}))
+            "compression.type": "lz4"})
+        self.producer = Producer(self._conf)
+        self.stuck_after_s = stuck_after_s
         self.delivered = 0
         self.failed = 0
+        self.replaced = 0
         self.last_error: str | None = None
+        self._progress_at = time.monotonic()  # the last delivery, or the last time idle
+        self._retired: list[Producer] = []  # replaced ones: their late reports still count
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="search-events", daemon=True)
 
@@ -78,6 +91,11 @@ class SearchRecorder:
     def _on_delivery(self, error: KafkaError | None, msg: Message) -> None:
         if error is None:
             self.delivered += 1
+            self._progress_at = time.monotonic()
+            return
+        if error.code() == KafkaError._PURGE_QUEUE:  # taken from a stuck producer: again
+            self.producer.produce(self.topic, key=msg.key(), value=msg.value(),
+                                  on_delivery=self._on_delivery)
             return
         self.failed += 1
         self.last_error = error.str()
@@ -86,13 +104,34 @@ class SearchRecorder:
     def _serve(self) -> None:
         while not self._stop.is_set():
             self.producer.poll(0.2)
+            for retired in self._retired:
+                retired.poll(0)
+            self._retired = [retired for retired in self._retired if len(retired)]
+            if not len(self.producer):
+                self._progress_at = time.monotonic()
+            elif time.monotonic() - self._progress_at > self.stuck_after_s:
+                self._replace_producer()
+
+    def _replace_producer(self) -> None:
+        """A new producer, and the old one's queued events purged into it (in its delivery
+        reports, served here); events already sent stay with the old one."""
+        stuck, queued = self.producer, len(self.producer)
+        self.producer = Producer(self._conf)
+        self.replaced += 1
+        self._progress_at = time.monotonic()
+        log.warning("search events: nothing delivered for %.0f s with %d queued; sending them "
+                    "again through a new producer", self.stuck_after_s, queued)
+        stuck.purge(in_queue=True, in_flight=False, blocking=False)
+        stuck.poll(0)  # its purge reports re-produce the events into the new producer
+        self._retired.append(stuck)
 
     def close(self, timeout_s: float = 10.0) -> int:
         """Stop serving and flush; return how many events were still undelivered."""
         self._stop.set()
         self._thread.join(timeout=timeout_s)
-        return int(self.producer.flush(timeout_s))
+        return int(self.producer.flush(timeout_s)) + sum(len(p) for p in self._retired)
 
     def stats(self) -> dict[str, Any]:
         return {"delivered": self.delivered, "failed": self.failed,
-                "queued": len(self.producer), "last_error": self.last_error}
+                "queued": len(self.producer), "producers_replaced": self.replaced,
+                "last_error": self.last_error}
