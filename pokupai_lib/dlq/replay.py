@@ -18,7 +18,6 @@ offsets are committed too, so they are not met again (``from_beginning`` sees th
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -36,7 +35,7 @@ from pokupai_lib.dlq.origins import (
     superseded,
 )
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.faults import call_within
+from pokupai_lib.kafka.faults import send_offsets_within
 from pokupai_lib.kafka.topic_reader import consume_range, end_offsets, read_range
 
 __all__ = ["DeadLetter", "ReplayResult", "dlq_counts", "replay_dead_letters", "replay_group"]
@@ -137,9 +136,8 @@ def _redrive(cfg: LabConfig, consumer: Consumer, producer: Producer,
         for r in redrives:
             where = {} if r.partition is None else {"partition": r.partition}
             producer.produce(r.topic, r.value, r.key, headers=r.headers, **where)
-        send = functools.partial(producer.send_offsets_to_transaction, offsets,
-                                 consumer.consumer_group_metadata(), timeout_s)
-        call_within("send_offsets_to_transaction", send, timeout_s)  # librdkafka issue 5511
+        send_offsets_within(producer.send_offsets_to_transaction, offsets,
+                            consumer.consumer_group_metadata(), timeout_s)
         producer.commit_transaction(timeout_s)
     except BaseException:
         with contextlib.suppress(KafkaException):  # the first error is the one to report

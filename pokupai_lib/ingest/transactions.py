@@ -16,7 +16,13 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from pokupai_lib.config.services import FilterConfig
-from pokupai_lib.kafka.faults import Backoff, call_within, is_fenced, kafka_error
+from pokupai_lib.kafka.faults import (
+    Backoff,
+    call_within,
+    is_fenced,
+    kafka_error,
+    send_offsets_within,
+)
 
 __all__ = ["TransactionalWriter", "filter_backoff"]
 
@@ -71,10 +77,8 @@ class TransactionalWriter:
         """
         timeout_s = self.settings.transaction_call_timeout_s
         if offsets:
-            send_s = self.settings.send_offsets_timeout_s
-            send = functools.partial(self.producer.send_offsets_to_transaction, offsets, group,
-                                     send_s)
-            call_within("send_offsets_to_transaction", send, send_s)
+            send_offsets_within(self.producer.send_offsets_to_transaction, offsets, group,
+                                self.settings.send_offsets_timeout_s)
         call_within("commit_transaction",
                     functools.partial(self.producer.commit_transaction, timeout_s), timeout_s)
 

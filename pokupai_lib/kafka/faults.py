@@ -29,8 +29,20 @@ from confluent_kafka import KafkaError, KafkaException
 
 from pokupai_lib.errors import ProducerLost
 
-__all__ = ["Backoff", "Fault", "call_within", "classify", "coordinator_moving", "fault_of",
-           "is_fenced", "is_record_fault", "kafka_error", "kafka_errors", "leadership_moving"]
+__all__ = [
+    "Backoff",
+    "Fault",
+    "call_within",
+    "classify",
+    "coordinator_moving",
+    "fault_of",
+    "is_fenced",
+    "is_record_fault",
+    "kafka_error",
+    "kafka_errors",
+    "leadership_moving",
+    "send_offsets_within",
+]
 
 
 class Fault(enum.Enum):
@@ -250,3 +262,12 @@ def call_within(what: str, call: Callable[[], object], timeout_s: float,
         raise ProducerLost(f"{what} outlived its {timeout_s:.0f} s timeout")
     if raised:
         raise raised[0]
+
+
+def send_offsets_within(send: Callable[..., object], offsets: object, group: object,
+                        timeout_s: float, grace_s: float = 5.0) -> None:
+    """``send(offsets, group, timeout_s)`` (a producer's ``send_offsets_to_transaction``),
+    given up ``grace_s`` after its timeout: after a restart or move of the group coordinator
+    librdkafka waited for ever in it (issues 5511, 5456); raises ProducerLost then."""
+    call_within("send_offsets_to_transaction", lambda: send(offsets, group, timeout_s),
+                timeout_s, grace_s)

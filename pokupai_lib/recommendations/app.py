@@ -53,7 +53,7 @@ from quixstreams.state import State
 
 from pokupai_lib.config import LabConfig, Principal, load_config
 from pokupai_lib.kafka.clients import client_config
-from pokupai_lib.kafka.faults import Backoff, call_within
+from pokupai_lib.kafka.faults import Backoff, send_offsets_within
 from pokupai_lib.kafka.topic_reader import is_partition_eof
 from pokupai_lib.recommendations.category_rows import apply_member_change, category_row
 from pokupai_lib.recommendations.dead_letters import (
@@ -323,8 +323,7 @@ def bound_send_offsets(producer: Any, timeout_s: float, grace_s: float = 5.0) ->
     def bounded(positions: list[TopicPartition], group_metadata: Any,
                 timeout: float | None = None) -> None:
         budget = timeout_s if timeout is None or timeout < 0 else min(timeout, timeout_s)
-        call_within("send_offsets_to_transaction",
-                    lambda: unbounded(positions, group_metadata, budget), budget, grace_s)
+        send_offsets_within(unbounded, positions, group_metadata, budget, grace_s)
 
     producer.send_offsets_to_transaction = bounded
 
