@@ -6,7 +6,8 @@ process. From the first publish, once a second: how many of them shop-raw holds 
 shop-clear (filtered), primary.shop-clear on the secondary (mirrored), the index as a search
 sees it (searchable), and how many of them the recommender has committed in primary.shop-clear,
 with its lag on its internal topics. Until every stage holds N and that lag is 0, or
-``120 s + N / 250`` s. Meanwhile: each process's CPU (the lab's services with their children,
+``120 s + N / 250`` s. Before the run, each process's CPU for 20 s at rest (what the platform
+costs when nothing happens); meanwhile: each process's CPU (the lab's services with their children,
 this process, the publisher) and search → recommendation latency (a search through the client
 API, then ``GET /recommendations/{client}`` until it shows).
 After each run, Kafka's ProducerPerformance writes the same number of records of the same size
@@ -38,6 +39,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaExcepti
 from elasticsearch import ApiError
 from end_to_end_report import (
     STAGES,
+    CpuUse,
     Latency,
     RunReport,
     Sample,
@@ -75,6 +77,7 @@ PERF_TOPIC = "bench-e2e-perf"
 PLOTS = Path(__file__).with_name("plots")
 SEARCH_WORD = "Красота"  # a category: every search gets a recommendation
 PROBE_TIMEOUT_S = 30.0
+REST_WINDOW_S = 20.0  # the idle platform's pace: brokers' ticks, scrapes, the stages' polls
 
 
 def timeout_for(total: int) -> float:
@@ -225,13 +228,21 @@ class CpuMeter:
                 self.first.setdefault(process.pid, 0.0 if created >= self.started else used)
                 self.last[process.pid] = (name, used)
 
-    def result(self) -> tuple[dict[str, float], float, float]:
-        """CPU seconds per process name, the machine's busy CPU seconds, elapsed seconds."""
+    def result(self) -> CpuUse:
+        """CPU seconds per process name and of the machine since the start."""
         self.sample()
         per_name: dict[str, float] = {}
         for pid, (name, used) in self.last.items():
             per_name[name] = per_name.get(name, 0.0) + used - self.first[pid]
-        return per_name, _busy_s() - self.busy_start, time.time() - self.started
+        return CpuUse(per_name, _busy_s() - self.busy_start, time.time() - self.started)
+
+
+def cpu_at_rest(cfg: LabConfig, seconds: float = REST_WINDOW_S) -> CpuUse:
+    """What each process spends while nothing is sent: the platform's fixed cost, which a
+    run pays whatever its size."""
+    meter = CpuMeter(cfg)
+    time.sleep(seconds)
+    return meter.result()
 
 
 def _busy_s() -> float:
@@ -352,6 +363,7 @@ def run_load(cfg: LabConfig, total: int) -> RunReport:
     paths = write_shop_files(catalog.products, directory)
     record_size = avro_record_size(catalog.products[:2000])
     del catalog
+    at_rest = cpu_at_rest(cfg)
     sampler = StageSampler(cfg, first_id, total, stores)
     restarts = _restarts(cfg)
     cpu = CpuMeter(cfg)
@@ -361,7 +373,7 @@ def run_load(cfg: LabConfig, total: int) -> RunReport:
         raw = _follow(sampler, cpu, total, published)
         result = published.result()
     latency = probe.stop()
-    cpu_s, busy_s, elapsed_s = cpu.result()
+    used = cpu.result()
     sampler.stop()
     shutil.rmtree(directory, ignore_errors=True)
     source = sampler.tails["published"]
@@ -378,8 +390,9 @@ def run_load(cfg: LabConfig, total: int) -> RunReport:
     notes = _notes(cfg, result, sampler.tails, restarts, samples[-1].t_s, total)
     return RunReport(total, record_size, [stage_result(samples, s, total) for s in STAGES],
                      last_published_s, caught_up_s,
-                     cpu_rows(cpu_s, busy_s, elapsed_s, psutil.cpu_count() or 1),
-                     100 * busy_s / (elapsed_s * (psutil.cpu_count() or 1)), latency,
+                     cpu_rows(used.per_process, used.busy_s, used.elapsed_s,
+                              psutil.cpu_count() or 1, at_rest),
+                     100 * used.busy_s / (used.elapsed_s * (psutil.cpu_count() or 1)), latency,
                      reference, total, f"plots/{plot.name}", notes)
 
 

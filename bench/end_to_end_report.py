@@ -55,12 +55,16 @@ class StageResult:
 @dataclass(frozen=True)
 class CpuRow:
     """CPU seconds of one process (or group) over the run, as % of one core and as a share
-    of what the machine's cores could give in that time."""
+    of what the machine's cores could give in that time; ``idle_core_pct``: its pace on the
+    idle platform just before the run, and ``idle_cpu_s`` what that pace would have spent in
+    the run's time (None: not measured)."""
 
     process: str
     cpu_s: float
     core_pct: float
     machine_pct: float
+    idle_core_pct: float | None = None
+    idle_cpu_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,19 +159,45 @@ def caught_up_at(samples: Sequence[Sample], total: int) -> float | None:
                  and s.recommender_lag == 0), None)
 
 
-def cpu_rows(cpu_s: Mapping[str, float], busy_s: float, elapsed_s: float, cores: int
-             ) -> list[CpuRow]:
+ELSEWHERE = "everything else (other processes, kernel)"
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds per process name and of the whole machine over ``elapsed_s`` seconds."""
+
+    per_process: Mapping[str, float]
+    busy_s: float
+    elapsed_s: float
+
+    def pace(self, name: str) -> float:
+        """Cores ``name`` kept busy (CPU-s per s); ``ELSEWHERE``: the machine minus the
+        processes."""
+        if name == ELSEWHERE:
+            spent = self.busy_s - sum(self.per_process.values())
+        else:
+            spent = self.per_process.get(name, 0.0)
+        return max(spent, 0.0) / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def cpu_rows(cpu_s: Mapping[str, float], busy_s: float, elapsed_s: float, cores: int,
+             idle: CpuUse | None = None) -> list[CpuRow]:
     """One row per process, busiest first, then what the machine spent elsewhere (other
-    users' processes, the kernel): ``busy_s`` minus the processes' sum."""
+    users' processes, the kernel): ``busy_s`` minus the processes' sum. With ``idle`` (the
+    platform measured at rest), each row also says what the process spends when nothing
+    happens."""
     capacity = elapsed_s * cores
 
     def row(name: str, seconds: float) -> CpuRow:
-        return CpuRow(name, seconds, 100 * seconds / elapsed_s, 100 * seconds / capacity)
+        pace = None if idle is None else idle.pace(name)
+        return CpuRow(name, seconds, 100 * seconds / elapsed_s, 100 * seconds / capacity,
+                      None if pace is None else 100 * pace,
+                      None if pace is None else pace * elapsed_s)
 
     rows = [row(name, s) for name, s in sorted(cpu_s.items(), key=lambda kv: -kv[1])]
     rest = busy_s - sum(cpu_s.values())
     if rest > 0:
-        rows.append(row("everything else (other processes, kernel)", rest))
+        rows.append(row(ELSEWHERE, rest))
     return rows
 
 
@@ -206,7 +236,7 @@ def stage_target(report: RunReport, stage: str) -> str:
 
 def bottleneck(report: RunReport) -> str:
     """One sentence naming the busiest process and how busy the machine was."""
-    lab = [row for row in report.cpu if not row.process.startswith("everything else")]
+    lab = [row for row in report.cpu if row.process != ELSEWHERE]
     if not lab:
         return "No process CPU was measured."
     top = lab[0]
@@ -225,20 +255,35 @@ _THIRD_PARTY = ("kafka-", "elasticsearch", "mirror-maker", "schema-registry")
 
 
 def cost_per_product(report: RunReport) -> str:
-    """One sentence: the run's CPU per product, all of it (the bench's own samplers left out,
-    the platform's fixed costs in) and the part spent in third-party programs, and how many
-    cores the searchable-rate target would take at that cost."""
+    """The run's CPU per product, all of it (the bench's own samplers left out, the
+    platform's fixed costs in) and the part spent in third-party programs, and how many cores
+    the searchable-rate target would take at that cost. When the platform was measured at
+    rest before the run, a second sentence takes its resting cost out: what a product adds."""
     rows = [row for row in report.cpu if not row.process.startswith("bench:")]
     if not rows or not report.total:
         return "CPU per product: not measured."
     spent = sum(row.cpu_s for row in rows)
     floor = sum(row.cpu_s for row in rows if row.process.startswith(_THIRD_PARTY))
     per, per_floor = spent / report.total, floor / report.total
-    return (f"CPU per product: {1000 * per:.1f} ms in all ({spent:.0f} CPU-s for "
-            f"{report.total:,} products), {1000 * per_floor:.1f} ms "
-            f"({per_floor / per:.0%}) of it in Kafka, Connect, MirrorMaker 2, Elasticsearch "
-            f"and the registry; {SEARCHABLE_MIN_RATE:,.0f} products/s at that cost would take "
-            f"{SEARCHABLE_MIN_RATE * per:.0f} cores.")
+    sentence = (f"CPU per product: {1000 * per:.1f} ms in all ({spent:.0f} CPU-s for "
+                f"{report.total:,} products), {1000 * per_floor:.1f} ms "
+                f"({per_floor / per:.0%}) of it in Kafka, Connect, MirrorMaker 2, "
+                f"Elasticsearch and the registry; {SEARCHABLE_MIN_RATE:,.0f} products/s at "
+                f"that cost would take {SEARCHABLE_MIN_RATE * per:.0f} cores.")
+    if any(row.idle_cpu_s is None for row in rows):
+        return sentence
+    resting = sum(row.idle_cpu_s or 0.0 for row in rows)
+    resting_cores = sum(row.idle_core_pct or 0.0 for row in rows) / 100
+    added = max(spent - resting, 0.0) / report.total
+    added_floor = max(floor - sum(row.idle_cpu_s or 0.0 for row in rows
+                                  if row.process.startswith(_THIRD_PARTY)), 0.0) / report.total
+    return sentence + (
+        f" At rest, just before the run, the platform kept {resting_cores:.2f} cores busy "
+        f"({resting:.0f} of those CPU-s at that pace); above that a product added "
+        f"{1000 * added:.1f} ms ({1000 * added_floor:.1f} ms third-party), so "
+        f"{SEARCHABLE_MIN_RATE:,.0f} products/s would take {resting_cores:.1f} + "
+        f"{SEARCHABLE_MIN_RATE * added:.1f} = {resting_cores + SEARCHABLE_MIN_RATE * added:.0f}"
+        " cores.")
 
 
 def render_run(report: RunReport) -> list[str]:
@@ -258,10 +303,7 @@ def render_run(report: RunReport) -> list[str]:
     lines.append(f"| reference: ProducerPerformance, {report.reference_count:,} records of "
                  f"{report.record_size} B, acks=all | - | {_rate(report.reference_rate)} | - | "
                  "- |")
-    lines += ["", "| process | CPU s | % of one core | share of the machine |",
-              "| --- | --- | --- | --- |"]
-    lines += [f"| {row.process} | {row.cpu_s:.1f} | {row.core_pct:.0f} % | "
-              f"{row.machine_pct:.1f} % |" for row in report.cpu]
+    lines += _cpu_table(report.cpu)
     lines += ["", cost_per_product(report)]
     lat = report.latency
     p50, p99 = lat.quantile(0.5), lat.quantile(0.99)
@@ -275,6 +317,19 @@ def render_run(report: RunReport) -> list[str]:
               f"{_met(ok)} | one search at a time, 0.5 s apart, a fresh client each |"]
     lines += [*(f"- {note}" for note in report.notes)]
     lines += ["", f"![stage curves, {n:,} products]({report.plot})"]
+    return lines
+
+
+def _cpu_table(rows: Sequence[CpuRow]) -> list[str]:
+    """The CPU table; with a column of each process's pace at rest when it was measured."""
+    at_rest = bool(rows) and all(row.idle_cpu_s is not None for row in rows)
+    head = "| process | CPU s | % of one core | share of the machine |"
+    lines = ["", head + (" at rest before the run, % of one core |" if at_rest else ""),
+             "| --- | --- | --- | --- |" + (" --- |" if at_rest else "")]
+    for row in rows:
+        line = (f"| {row.process} | {row.cpu_s:.1f} | {row.core_pct:.0f} % | "
+                f"{row.machine_pct:.1f} % |")
+        lines.append(line + (f" {row.idle_core_pct or 0.0:.0f} % |" if at_rest else ""))
     return lines
 
 

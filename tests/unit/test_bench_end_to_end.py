@@ -154,3 +154,28 @@ def test_cost_per_product_leaves_out_the_bench_and_names_the_third_party_floor()
                         "0.4 ms (40%) of it in Kafka, Connect, MirrorMaker 2, Elasticsearch "
                         "and the registry; 3,000 products/s at that cost would take 3 cores.")
     assert report.cost_per_product(_run_report(cpu=[])) == "CPU per product: not measured."
+
+
+def test_cpu_rows_say_each_process_pace_at_rest_over_the_runs_time() -> None:
+    rest = report.CpuUse({"kafka-1": 2.0, "filter": 0.5}, busy_s=3.5, elapsed_s=10.0)
+    rows = report.cpu_rows({"filter": 2.0, "kafka-1": 5.0}, busy_s=10.0, elapsed_s=20.0,
+                           cores=2, idle=rest)
+    by_name = {row.process: row for row in rows}
+    assert (by_name["kafka-1"].idle_core_pct, by_name["kafka-1"].idle_cpu_s) == (20.0, 4.0)
+    assert by_name["filter"].idle_cpu_s == pytest.approx(1.0)
+    # the machine minus the processes: 1 CPU-s in 10 s at rest, 2 in the run's 20 s
+    assert by_name[report.ELSEWHERE].idle_cpu_s == pytest.approx(2.0)
+    assert "at rest before the run, % of one core |" in "\n".join(report._cpu_table(rows))
+
+
+def test_cost_per_product_takes_the_resting_cost_out_when_it_was_measured() -> None:
+    rest = report.CpuUse({"kafka-1": 2.0, "recommender": 1.0}, busy_s=3.0, elapsed_s=10.0)
+    cpu = report.cpu_rows({"kafka-1": 6.0, "recommender": 9.0}, 15.0, 10.0, 2, rest)
+    sentence = report.cost_per_product(_run_report(cpu=cpu))
+    # 15 CPU-s for 20,000: 0.75 ms; at rest 0.3 cores, 3 CPU-s of the 10 s; 12 CPU-s added
+    # (4 of them Kafka's): 0.6 ms a product; 3,000/s → 0.3 + 1.8 cores
+    assert sentence.startswith("CPU per product: 0.8 ms in all (15 CPU-s")
+    assert sentence.endswith(
+        "At rest, just before the run, the platform kept 0.30 cores busy (3 of those CPU-s at "
+        "that pace); above that a product added 0.6 ms (0.2 ms third-party), so 3,000 "
+        "products/s would take 0.3 + 1.8 = 2 cores.")
