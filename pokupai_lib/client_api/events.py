@@ -59,10 +59,14 @@ class SearchRecorder:
     for a minute, one kept every later event queued until it timed out, for good (seen in
     CI: no search recorded, so no recommendation, 20 minutes on). Events wait ``stuck_after_s``
     with nothing delivered; then the queued ones are taken from the old producer and sent
-    again through a new one (an outage that lasts goes on holding them there).
+    again through a new one (an outage that lasts goes on holding them there). Each
+    replacement that brings no delivery doubles that wait, up to ``max_stuck_after_s``, so a
+    long outage leaves a few retired producers finishing their in-flight events, not one every
+    ``stuck_after_s``.
     """
 
-    def __init__(self, cfg: LabConfig, stuck_after_s: float = 30.0) -> None:
+    def __init__(self, cfg: LabConfig, stuck_after_s: float = 30.0,
+                 max_stuck_after_s: float = 240.0) -> None:
         self.topic = cfg.topics.client_searches
         # A search never waits for its event, so events can gather for 100 ms: far fewer,
         # larger produce requests for the brokers under load.
@@ -71,6 +75,8 @@ class SearchRecorder:
             "compression.type": "lz4"})
         self.producer = Producer(self._conf)
         self.stuck_after_s = stuck_after_s
+        self.max_stuck_after_s = max_stuck_after_s
+        self._patience_s = stuck_after_s  # grows while replacements bring no delivery
         self.delivered = 0
         self.failed = 0
         self.replaced = 0
@@ -92,6 +98,7 @@ class SearchRecorder:
         if error is None:
             self.delivered += 1
             self._progress_at = time.monotonic()
+            self._patience_s = self.stuck_after_s
             return
         if error.code() == KafkaError._PURGE_QUEUE:  # taken from a stuck producer: again
             self.producer.produce(self.topic, key=msg.key(), value=msg.value(),
@@ -109,7 +116,7 @@ class SearchRecorder:
             self._retired = [retired for retired in self._retired if len(retired)]
             if not len(self.producer):
                 self._progress_at = time.monotonic()
-            elif time.monotonic() - self._progress_at > self.stuck_after_s:
+            elif time.monotonic() - self._progress_at > self._patience_s:
                 self._replace_producer()
 
     def _replace_producer(self) -> None:
@@ -120,7 +127,8 @@ class SearchRecorder:
         self.replaced += 1
         self._progress_at = time.monotonic()
         log.warning("search events: nothing delivered for %.0f s with %d queued; sending them "
-                    "again through a new producer", self.stuck_after_s, queued)
+                    "again through a new producer", self._patience_s, queued)
+        self._patience_s = min(2 * self._patience_s, self.max_stuck_after_s)
         stuck.purge(in_queue=True, in_flight=False, blocking=False)
         stuck.poll(0)  # its purge reports re-produce the events into the new producer
         self._retired.append(stuck)

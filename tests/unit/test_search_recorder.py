@@ -88,3 +88,18 @@ def test_a_failed_delivery_is_counted_and_named(recorder: SearchRecorder) -> Non
     recorder._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), Sent(b"c1", b"{}"))
     assert recorder.failed == 1
     assert recorder.last_error is not None and "timed out" in recorder.last_error.lower()
+
+
+def test_replacements_that_bring_nothing_wait_longer_each_time(tmp_cfg: LabConfig,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    StuckProducer.made = []
+    monkeypatch.setattr(events, "Producer", StuckProducer)
+    recorder = SearchRecorder(tmp_cfg, stuck_after_s=0.1, max_stuck_after_s=0.4)
+    recorder.record(SearchEvent("c1", "часы", "2026-11-30T15:00:00.000Z"))
+    recorder.start()
+    time.sleep(1.3)  # waits 0.1, 0.2, 0.4, 0.4 …: 3 or 4 replacements, not 12
+    assert 2 <= recorder.replaced <= 4
+    recorder._on_delivery(None, Sent(b"c1", b"{}"))  # a delivery: patient again from the start
+    assert recorder._patience_s == pytest.approx(0.1)
+    recorder.close(timeout_s=1)
