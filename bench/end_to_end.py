@@ -34,7 +34,7 @@ from pathlib import Path
 import elastic_transport
 import httpx
 import psutil
-from cluster_startup import machine, write_results
+from cluster_startup import BACKLOG_TIMEOUT_S, machine, write_results
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from elasticsearch import ApiError
 from end_to_end_report import (
@@ -57,7 +57,6 @@ from pokupai_lib.client_api.client import ClientApiClient
 from pokupai_lib.config import ClusterName, LabConfig, load_config
 from pokupai_lib.errors import LabTimeoutError
 from pokupai_lib.ingest.catalog import generate_catalog, write_shop_files
-from pokupai_lib.ingest.checks import wait_for_filter
 from pokupai_lib.ingest.publisher import PublishResult, publish_files
 from pokupai_lib.kafka.clients import admin_client, client_config
 from pokupai_lib.kafka.tools import kafka_tool_output
@@ -67,11 +66,11 @@ from pokupai_lib.monitoring.stack import missing_monitoring_tools, monitoring_sp
 from pokupai_lib.recommendations.checks import (
     recommender_stats,
     wait_for_recommendations,
-    wait_until_caught_up,
 )
 from pokupai_lib.runtime.services import ALERT_RECEIVER
 from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.search.elastic import elastic_client
+from pokupai_lib.stage_checks import wait_until_settled
 
 PERF_TOPIC = "bench-e2e-perf"
 PLOTS = Path(__file__).with_name("plots")
@@ -352,8 +351,7 @@ def _restarts(cfg: LabConfig) -> dict[str, int]:
 
 def run_load(cfg: LabConfig, total: int) -> RunReport:
     """Publish ``total`` new products and follow them through every stage; see the module."""
-    wait_for_filter(cfg)
-    wait_until_caught_up(cfg)
+    wait_until_settled(cfg, BACKLOG_TIMEOUT_S)
     first_id = time.time_ns() // 1000  # fresh: µs now; a run of 200,000 spans 0.2 s of ids
     stores = f"e2e-{first_id}-"
     catalog = generate_catalog(total, seed=first_id % 2**32, banned_share=0.0, first_id=first_id)

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psutil
-from cluster_startup import machine, write_results
+from cluster_startup import BACKLOG_TIMEOUT_S, machine, write_results
 
 from pokupai_lib.bans.client import BanApiClient
 from pokupai_lib.client_api.client import ClientApiClient
@@ -58,13 +58,12 @@ from pokupai_lib.kafka.acls import (
 from pokupai_lib.kafka.clients import admin_client
 from pokupai_lib.kafka.topic_reader import end_offsets, read_range
 from pokupai_lib.kafka.topics import ensure_topics
-from pokupai_lib.mirroring.checks import wait_for_mirror
 from pokupai_lib.runtime.services import FILTER, start_filter
 from pokupai_lib.runtime.supervisor import lab_supervisor
 from pokupai_lib.runtime.wait import wait_until
 from pokupai_lib.schema.registration import product_subject, register_product_schema
 from pokupai_lib.schema.registry import registry_client
-from pokupai_lib.search.indexing import wait_for_index
+from pokupai_lib.stage_checks import wait_until_settled
 
 
 def _publish(cfg: LabConfig, products: list[dict[str, Any]], tag: str) -> None:
@@ -83,9 +82,7 @@ def ensure_live(cfg: LabConfig, live: int) -> int:
         publish_files(cfg, write_shop_files(catalog.products,
                                             cfg.paths.state / "shops" / f"bench-live-{have}"),
                       progress=False)
-        wait_for_filter(cfg, timeout_s=1800)
-        wait_for_mirror(cfg, timeout_s=1800)
-        wait_for_index(cfg, timeout_s=1800)
+        wait_until_settled(cfg, BACKLOG_TIMEOUT_S)
     return int(filter_stats(cfg)["products"].get("live", 0))
 
 

@@ -17,12 +17,13 @@ import argparse
 from datetime import UTC, datetime
 from statistics import median
 
-from cluster_startup import machine, write_results
+from cluster_startup import BACKLOG_TIMEOUT_S, machine, write_results
 
 from pokupai_lib.config import load_config
 from pokupai_lib.lab import start_alerting, up_platform
 from pokupai_lib.monitoring.outage import broker_outage
-from pokupai_lib.recommendations.checks import recommendation_latency, wait_until_caught_up
+from pokupai_lib.recommendations.checks import recommendation_latency
+from pokupai_lib.stage_checks import wait_until_settled
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config()
     up_platform(cfg)
-    wait_until_caught_up(cfg)
+    wait_until_settled(cfg, BACKLOG_TIMEOUT_S)
     latency = recommendation_latency(cfg, args.searches, pause_s=args.spacing)
     start_alerting(cfg)
     outages = [broker_outage(cfg, broker=2) for _ in range(args.outages)]

@@ -25,13 +25,14 @@ from datetime import UTC, datetime
 
 import httpx
 import numpy as np
-from cluster_startup import machine, write_results
+from cluster_startup import BACKLOG_TIMEOUT_S, machine, write_results
 
 from pokupai_lib.client_api.query import SEARCH_FIELDS
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.ingest.catalog import generate_products, write_shop_files
 from pokupai_lib.ingest.publisher import publish_files
 from pokupai_lib.lab import up_platform
+from pokupai_lib.stage_checks import wait_until_settled
 
 TERMS = ("Красота", "часы", "кофемашина", "наушники", "детские игрушки", "смартфон",
          "крем для лица", "кроссовки", "пылесос", "чайник")
@@ -150,6 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config()
     up_platform(cfg)
+    wait_until_settled(cfg, BACKLOG_TIMEOUT_S)
     fresh = freshness(cfg, args.samples, args.spacing)
     api_body = '{"id_client": "load", "word_search": "%s"}'
     wrk_load(cfg.client_api.url, "/search", api_body, args.clients, 5)  # warm-up, not recorded

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cluster_startup import machine, write_results
+from cluster_startup import BACKLOG_TIMEOUT_S, machine, write_results
 from search_latency import TERMS
 
 from pokupai_lib.client_api.query import FILTER_PATH, search_body
 from pokupai_lib.config import LabConfig, load_config
 from pokupai_lib.lab import up_platform
 from pokupai_lib.recommendations.checks import wait_until_caught_up
+from pokupai_lib.stage_checks import wait_until_settled
 
 VEGETA = "github.com/tsenart/vegeta/v12@v12.13.0"
 P99_TARGET_MS = 50.0
@@ -105,6 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config()
     up_platform(cfg)
+    wait_until_settled(cfg, BACKLOG_TIMEOUT_S)
     vegeta = ensure_vegeta(cfg)
     size = cfg.client_api.search_size
     work = Path(tempfile.mkdtemp(prefix="open-loop-"))
