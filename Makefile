@@ -25,7 +25,10 @@ unit-java:  ## the Connect sink plugin's JUnit tests (no services)
 	mvn -B -q -f infra/connect/es-sink/pom.xml test
 
 integration: bootstrap
-	$(PYTEST) tests/integration
+	@rm -f .lab/logs/pytest-crash.log
+	$(PYTEST) tests/integration || { status=$$?; if [ -s .lab/logs/pytest-crash.log ]; then \
+		echo "pytest crashed; each thread's stack:"; cat .lab/logs/pytest-crash.log; fi; \
+		exit $$status; }
 
 nbval: bootstrap
 	$(PYTEST) $(NBVAL) notebooks

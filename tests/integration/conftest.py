@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
 
 import pytest
 from lab_fixture import Lab
@@ -12,6 +15,19 @@ from pokupai_lib.config import load_config
 from pokupai_lib.ingest.catalog import DEFAULT_BANNED_WORDS
 from pokupai_lib.ingest.checks import wait_for_filter_bans
 from pokupai_lib.lab import up_platform
+
+# Where a crash of this process (a native client under broker restarts) leaves every thread's
+# stack; `make integration` prints it. pytest's own faulthandler writes to stderr, which its
+# capture has replaced by a temporary file that the crash takes with it (seen once:
+# "Segmentation fault" and no trace).
+CRASH_LOG = Path(".lab/logs/pytest-crash.log")
+_crash_log = pytest.StashKey[TextIO]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    CRASH_LOG.parent.mkdir(parents=True, exist_ok=True)
+    session.config.stash[_crash_log] = crash = CRASH_LOG.open("w", encoding="utf-8")
+    faulthandler.enable(file=crash, all_threads=True)
 
 
 @pytest.fixture(scope="session")
