@@ -388,8 +388,7 @@ def run_load(cfg: LabConfig, total: int) -> RunReport:
     notes = _notes(cfg, result, sampler.tails, restarts, samples[-1].t_s, total)
     return RunReport(total, record_size, [stage_result(samples, s, total) for s in STAGES],
                      last_published_s, caught_up_s,
-                     cpu_rows(used.per_process, used.busy_s, used.elapsed_s,
-                              psutil.cpu_count() or 1, at_rest),
+                     cpu_rows(used, psutil.cpu_count() or 1, at_rest),
                      100 * used.busy_s / (used.elapsed_s * (psutil.cpu_count() or 1)), latency,
                      reference, total, f"plots/{plot.name}", notes)
 

@@ -180,12 +180,12 @@ class CpuUse:
         return max(spent, 0.0) / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def cpu_rows(cpu_s: Mapping[str, float], busy_s: float, elapsed_s: float, cores: int,
-             idle: CpuUse | None = None) -> list[CpuRow]:
+def cpu_rows(used: CpuUse, cores: int, idle: CpuUse | None = None) -> list[CpuRow]:
     """One row per process, busiest first, then what the machine spent elsewhere (other
-    users' processes, the kernel): ``busy_s`` minus the processes' sum. With ``idle`` (the
+    users' processes, the kernel): its busy time minus the processes' sum. With ``idle`` (the
     platform measured at rest), each row also says what the process spends when nothing
     happens."""
+    elapsed_s = used.elapsed_s
     capacity = elapsed_s * cores
 
     def row(name: str, seconds: float) -> CpuRow:
@@ -194,8 +194,8 @@ def cpu_rows(cpu_s: Mapping[str, float], busy_s: float, elapsed_s: float, cores:
                       None if pace is None else 100 * pace,
                       None if pace is None else pace * elapsed_s)
 
-    rows = [row(name, s) for name, s in sorted(cpu_s.items(), key=lambda kv: -kv[1])]
-    rest = busy_s - sum(cpu_s.values())
+    rows = [row(name, s) for name, s in sorted(used.per_process.items(), key=lambda kv: -kv[1])]
+    rest = used.pace(ELSEWHERE) * elapsed_s
     if rest > 0:
         rows.append(row(ELSEWHERE, rest))
     return rows

@@ -42,7 +42,7 @@ def _run_report(**changes: object) -> object:
     fields: dict[str, object] = {
         "total": 20_000, "record_size": 800, "stages": stages, "last_published_s": 1.0,
         "caught_up_s": 12.0,
-        "cpu": report.cpu_rows({"kafka-1": 6.0, "recommender": 9.0}, 18.0, 10.0, 2),
+        "cpu": report.cpu_rows(report.CpuUse({"kafka-1": 6.0, "recommender": 9.0}, 18.0, 10.0), 2),
         "machine_busy_pct": 90.0, "latency": report.Latency([0.4, 0.5, 2.0], 0, 30.0),
         "reference_rate": 30_000.0, "reference_count": 20_000,
         "plot": "plots/end_to_end_20000.png"}
@@ -96,8 +96,8 @@ def test_records_below_counts_offsets_under_each_partitions_committed_offset() -
 
 
 def test_cpu_rows_busiest_first_with_what_the_machine_spent_elsewhere() -> None:
-    rows = report.cpu_rows({"filter": 2.0, "kafka-1": 5.0}, busy_s=10.0, elapsed_s=10.0,
-                           cores=2)
+    rows = report.cpu_rows(report.CpuUse({"filter": 2.0, "kafka-1": 5.0}, busy_s=10.0,
+                                         elapsed_s=10.0), cores=2)
     assert [r.process for r in rows] == ["kafka-1", "filter",
                                          "everything else (other processes, kernel)"]
     assert (rows[0].core_pct, rows[0].machine_pct) == (50.0, 25.0)
@@ -146,8 +146,9 @@ def test_searchable_target_is_met_at_half_the_filters_rate_and_3000_per_second()
 
 
 def test_cost_per_product_leaves_out_the_bench_and_names_the_third_party_floor() -> None:
-    cpu = report.cpu_rows({"kafka-1": 6.0, "elasticsearch": 2.0, "recommender": 9.0,
-                           "bench: stage samplers, latency probe": 5.0}, 25.0, 10.0, 2)
+    cpu = report.cpu_rows(report.CpuUse({"kafka-1": 6.0, "elasticsearch": 2.0, "recommender": 9.0,
+                                         "bench: stage samplers, latency probe": 5.0}, 25.0,
+                                        10.0), 2)
     sentence = report.cost_per_product(_run_report(cpu=cpu))
     # 20 CPU-s (6 + 2 + 9 + 3 elsewhere) for 20,000 products: 1 ms; 8 CPU-s third-party.
     assert sentence == ("CPU per product: 1.0 ms in all (20 CPU-s for 20,000 products), "
@@ -158,8 +159,8 @@ def test_cost_per_product_leaves_out_the_bench_and_names_the_third_party_floor()
 
 def test_cpu_rows_say_each_process_pace_at_rest_over_the_runs_time() -> None:
     rest = report.CpuUse({"kafka-1": 2.0, "filter": 0.5}, busy_s=3.5, elapsed_s=10.0)
-    rows = report.cpu_rows({"filter": 2.0, "kafka-1": 5.0}, busy_s=10.0, elapsed_s=20.0,
-                           cores=2, idle=rest)
+    rows = report.cpu_rows(report.CpuUse({"filter": 2.0, "kafka-1": 5.0}, busy_s=10.0,
+                                         elapsed_s=20.0), cores=2, idle=rest)
     by_name = {row.process: row for row in rows}
     assert (by_name["kafka-1"].idle_core_pct, by_name["kafka-1"].idle_cpu_s) == (20.0, 4.0)
     assert by_name["filter"].idle_cpu_s == pytest.approx(1.0)
@@ -170,7 +171,8 @@ def test_cpu_rows_say_each_process_pace_at_rest_over_the_runs_time() -> None:
 
 def test_cost_per_product_takes_the_resting_cost_out_when_it_was_measured() -> None:
     rest = report.CpuUse({"kafka-1": 2.0, "recommender": 1.0}, busy_s=3.0, elapsed_s=10.0)
-    cpu = report.cpu_rows({"kafka-1": 6.0, "recommender": 9.0}, 15.0, 10.0, 2, rest)
+    cpu = report.cpu_rows(report.CpuUse({"kafka-1": 6.0, "recommender": 9.0}, 15.0, 10.0), 2,
+                          rest)
     sentence = report.cost_per_product(_run_report(cpu=cpu))
     # 15 CPU-s for 20,000: 0.75 ms; at rest 0.3 cores, 3 CPU-s of the 10 s; 12 CPU-s added
     # (4 of them Kafka's): 0.6 ms a product; 3,000/s → 0.3 + 1.8 cores
